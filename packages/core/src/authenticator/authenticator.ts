@@ -1,0 +1,319 @@
+import { type ChallengeOptions, wwwAuthenticate } from '../errors/challenge.js';
+import {
+  AuthenticationError,
+  type CredentialKind,
+  isWimseError,
+  TrustUnavailableError,
+  type WimseError,
+  withCredential,
+} from '../errors/errors.js';
+import type { TrustDomain } from '../identifiers/spiffe-id.js';
+import { MemoryReplayStore } from '../replay/memory-replay-store.js';
+import type { ReplayStore } from '../replay/replay-store.js';
+import type { BundleSource } from '../trust/bundle-source.js';
+import type { JwtBundle } from '../trust/jwt-bundle.js';
+import { sha256Base64Url } from '../util/base64url.js';
+import type { IssuerPolicy, TimeOptions } from '../verify/common-options.js';
+import {
+  checkJwtSvidUse,
+  type JwtSvidSettings,
+  resolveJwtSvidSettings,
+  type SignedJwtSvid,
+  verifyJwtSvidSignature,
+} from '../verify/jwt-svid.js';
+import {
+  checkWitUse,
+  type LegacyOptions,
+  resolveWitSettings,
+  type SignedWit,
+  verifyWitSignature,
+  type WitProfile,
+  type WitSettings,
+} from '../verify/wit.js';
+import { resolveWptSettings, verifyWpt, type WptSettings } from '../verify/wpt.js';
+import { type AudienceOptions, AudiencePolicy } from './audience-policy.js';
+import { extractCredentials, otherTokens, type PresentedCredentials, txnToken } from './credentials.js';
+import type { HttpRequestLike } from './http-request.js';
+import { createPrincipal, type WorkloadPrincipal } from './principal.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
+
+/** Every credential form, in the default order of preference for challenges. */
+export const CREDENTIAL_KINDS: readonly CredentialKind[] = Object.freeze([
+  'wpt-authorization',
+  'wpt-header',
+  'jwt-svid',
+]);
+
+/** Options of {@link createAuthenticator}. */
+export interface AuthenticatorOptions extends TimeOptions {
+  /** Trust bundles, selected by the trust domain of each token's subject. */
+  trust: BundleSource;
+  /** Where acceptable audiences come from. Required. */
+  audience: AudienceOptions;
+  /** Credential forms accepted. Default: all three. */
+  accept?: readonly CredentialKind[];
+  /** Remembers proof `jti`s. Default: a bounded {@link MemoryReplayStore} (single process only). */
+  replayStore?: ReplayStore;
+  /** Longest accepted proof lifetime in seconds. Default 300. */
+  maxProofLifetime?: number;
+  /** WIT profile. Default `wimse`. */
+  witProfile?: WitProfile;
+  /** Restricts WIT (and `cnf.jwk`) algorithms. */
+  witAlgorithms?: readonly string[];
+  /** Restricts JWT-SVID algorithms. */
+  jwtSvidAlgorithms?: readonly string[];
+  /** Accept bundle keys without a SPIFFE `use` for both token types. Default true. */
+  allowUnmarkedKeys?: boolean;
+  /** Allowed `iss` per trust domain. */
+  issuers?: IssuerPolicy;
+  /** Older-draft compatibility. */
+  legacy?: LegacyOptions;
+  /**
+   * Lower-case names of headers carrying other identity or authorization-context tokens
+   * that proofs must bind with `oth` (for example `x-custom-context`).
+   */
+  otherTokenHeaders?: readonly string[];
+  /** Sizes of the verified-token caches (entries; 0 disables). Default 10 000 each. */
+  cacheSize?: { wit?: number; jwtSvid?: number };
+  /** Longest token accepted, in characters. Default 16384. */
+  maxTokenLength?: number;
+}
+
+/** Authenticates requests; create once, use for every request. */
+export interface Authenticator {
+  /**
+   * Authenticates one request.
+   * @returns the caller
+   * @throws WimseError: AuthenticationError (401) or TrustUnavailableError (503); nothing else
+   */
+  authenticate(request: HttpRequestLike): Promise<WorkloadPrincipal>;
+  /** The credential forms this authenticator accepts. */
+  readonly accept: readonly CredentialKind[];
+  /** `WWW-Authenticate` challenges for a failure (or for an unauthenticated request). */
+  challenges(error?: WimseError, options?: Omit<ChallengeOptions, 'accept'>): string[];
+}
+
+interface Settings {
+  readonly trust: BundleSource;
+  readonly accept: ReadonlySet<CredentialKind>;
+  readonly audience: AudiencePolicy;
+  readonly replayStore: ReplayStore;
+  readonly wit: WitSettings;
+  readonly wpt: WptSettings;
+  readonly jwtSvid: JwtSvidSettings;
+  readonly otherTokenHeaders: readonly string[];
+}
+
+function resolveAccept(accept: readonly CredentialKind[] | undefined): ReadonlySet<CredentialKind> {
+  const kinds = accept ?? CREDENTIAL_KINDS;
+  if (kinds.length === 0) throw new TypeError('accept must name at least one credential form');
+  for (const kind of kinds) {
+    if (!CREDENTIAL_KINDS.includes(kind)) {
+      throw new TypeError(
+        `unknown credential form ${JSON.stringify(kind)}; expected one of ${CREDENTIAL_KINDS}`,
+      );
+    }
+  }
+  return new Set(kinds);
+}
+
+function resolveSettings(options: AuthenticatorOptions): Settings {
+  if (options === undefined || typeof options !== 'object')
+    throw new TypeError('authenticator options are required');
+  const trust = options.trust;
+  if (trust === undefined || trust === null || typeof trust.getBundle !== 'function') {
+    throw new TypeError('trust must be a BundleSource (an object with getBundle)');
+  }
+  const timeOptions: TimeOptions = {};
+  if (options.clock !== undefined) timeOptions.clock = options.clock;
+  if (options.clockTolerance !== undefined) timeOptions.clockTolerance = options.clockTolerance;
+  const common = {
+    ...timeOptions,
+    trust,
+    ...(options.allowUnmarkedKeys === undefined ? {} : { allowUnmarkedKeys: options.allowUnmarkedKeys }),
+    ...(options.issuers === undefined ? {} : { issuers: options.issuers }),
+    ...(options.maxTokenLength === undefined ? {} : { maxTokenLength: options.maxTokenLength }),
+  };
+  const wpt = resolveWptSettings({
+    ...timeOptions,
+    ...(options.maxProofLifetime === undefined ? {} : { maxProofLifetime: options.maxProofLifetime }),
+    ...(options.legacy === undefined ? {} : { legacy: options.legacy }),
+    ...(options.maxTokenLength === undefined ? {} : { maxTokenLength: options.maxTokenLength }),
+  });
+  const clock = wpt.time.clock;
+  const otherTokenHeaders = (options.otherTokenHeaders ?? []).map((name) => {
+    if (typeof name !== 'string' || name.length === 0 || name !== name.toLowerCase()) {
+      throw new TypeError('otherTokenHeaders must be lower-case header names');
+    }
+    return name;
+  });
+  return {
+    trust,
+    accept: resolveAccept(options.accept),
+    audience: new AudiencePolicy(options.audience),
+    replayStore: options.replayStore ?? new MemoryReplayStore({ now: () => clock().getTime() }),
+    wit: resolveWitSettings({
+      ...common,
+      ...(options.witProfile === undefined ? {} : { profile: options.witProfile }),
+      ...(options.witAlgorithms === undefined ? {} : { algorithms: options.witAlgorithms }),
+      ...(options.legacy === undefined ? {} : { legacy: options.legacy }),
+    }),
+    wpt,
+    jwtSvid: resolveJwtSvidSettings({
+      ...common,
+      ...(options.jwtSvidAlgorithms === undefined ? {} : { algorithms: options.jwtSvidAlgorithms }),
+    }),
+    otherTokenHeaders,
+  };
+}
+
+/** The bundle a cached entry was verified with is still current for its trust domain. */
+async function stillCurrent(
+  trust: BundleSource,
+  trustDomain: TrustDomain,
+  bundle: JwtBundle,
+): Promise<boolean> {
+  try {
+    return (await trust.getBundle(trustDomain)) === bundle;
+  } catch (cause) {
+    if (isWimseError(cause)) throw cause;
+    throw new TrustUnavailableError('trust bundle source failed', { cause });
+  }
+}
+
+class RequestAuthenticator implements Authenticator {
+  readonly #settings: Settings;
+  readonly #wits: VerifiedTokenCache<SignedWit>;
+  readonly #jwtSvids: VerifiedTokenCache<SignedJwtSvid>;
+  readonly accept: readonly CredentialKind[];
+
+  constructor(options: AuthenticatorOptions) {
+    this.#settings = resolveSettings(options);
+    this.#wits = new VerifiedTokenCache(options.cacheSize?.wit ?? 10_000);
+    this.#jwtSvids = new VerifiedTokenCache(options.cacheSize?.jwtSvid ?? 10_000);
+    this.accept = Object.freeze([...this.#settings.accept]);
+  }
+
+  challenges(error?: WimseError, options: Omit<ChallengeOptions, 'accept'> = {}): string[] {
+    return wwwAuthenticate(error, { ...options, accept: this.accept });
+  }
+
+  async authenticate(request: HttpRequestLike): Promise<WorkloadPrincipal> {
+    let presented: PresentedCredentials | undefined;
+    try {
+      presented = extractCredentials(request.headers, this.#settings.accept);
+      return presented.kind === 'jwt-svid'
+        ? await this.#authenticateJwtSvid(request, presented.token)
+        : await this.#authenticateProof(request, presented);
+    } catch (error) {
+      // Fail closed: whatever went wrong, the caller gets a WimseError, never acceptance.
+      const wimseError = isWimseError(error)
+        ? error
+        : new AuthenticationError('credentials_malformed', 'the request could not be authenticated', {
+            cause: error,
+          });
+      throw presented === undefined ? wimseError : withCredential(wimseError, presented.kind);
+    }
+  }
+
+  async #signedWit(token: string): Promise<SignedWit> {
+    const hash = sha256Base64Url(token);
+    const cached = this.#wits.get(hash);
+    if (
+      cached !== undefined &&
+      (await stillCurrent(this.#settings.trust, cached.trustDomain, cached.bundle))
+    ) {
+      return cached;
+    }
+    const signed = await verifyWitSignature(token, this.#settings.wit);
+    this.#wits.set(hash, signed);
+    return signed;
+  }
+
+  async #authenticateProof(
+    request: HttpRequestLike,
+    presented: Extract<PresentedCredentials, { kind: 'wpt-authorization' | 'wpt-header' }>,
+  ): Promise<WorkloadPrincipal> {
+    const settings = this.#settings;
+    const signed = await this.#signedWit(presented.wit);
+    checkWitUse(signed, settings.wit.time);
+    const { wit } = signed;
+    const proof = await verifyWpt(
+      presented.wpt,
+      wit,
+      {
+        audience: settings.audience.acceptable(request, presented.kind),
+        accessToken: presented.accessToken,
+        txnToken: txnToken(request.headers),
+        otherTokens: otherTokens(request.headers, settings.otherTokenHeaders),
+      },
+      settings.wpt,
+    );
+    await this.#rememberProof(wit.identifier.toString(), proof.jti, proof.expiresAt);
+    return createPrincipal(
+      {
+        id: wit.identifier.toString(),
+        ...(wit.identifier.spiffeId === undefined ? {} : { spiffeId: wit.identifier.spiffeId }),
+        trustDomain: wit.identifier.trustDomain,
+        credential: 'wpt',
+        credentialForm: presented.kind,
+        claims: wit.claims,
+        expiresAt: wit.expiresAt,
+        wit: {
+          header: wit.header,
+          claims: wit.claims,
+          proof: { header: proof.header, claims: proof.claims, jti: proof.jti, expiresAt: proof.expiresAt },
+        },
+      },
+      presented.accessToken,
+    );
+  }
+
+  async #rememberProof(callerId: string, jti: string, expiresAt: Date): Promise<void> {
+    const { replayStore, wpt } = this.#settings;
+    // Hashing bounds key size and keeps hostile jti bytes out of the store's key space.
+    const key = sha256Base64Url(JSON.stringify([callerId, jti]));
+    const rememberUntil = expiresAt.getTime() + wpt.time.tolerance * 1000;
+    let fresh: boolean;
+    try {
+      fresh = await replayStore.checkAndRemember(key, rememberUntil);
+    } catch (cause) {
+      if (isWimseError(cause)) throw cause;
+      throw new TrustUnavailableError('replay store unavailable', { cause });
+    }
+    if (!fresh) throw new AuthenticationError('replay_detected', 'this proof was already used');
+  }
+
+  async #authenticateJwtSvid(request: HttpRequestLike, token: string): Promise<WorkloadPrincipal> {
+    const settings = this.#settings;
+    const hash = sha256Base64Url(token);
+    let signed = this.#jwtSvids.get(hash);
+    if (
+      signed === undefined ||
+      !(await stillCurrent(settings.trust, signed.svid.spiffeId.trustDomain, signed.bundle))
+    ) {
+      signed = await verifyJwtSvidSignature(token, settings.jwtSvid);
+      this.#jwtSvids.set(hash, signed);
+    }
+    checkJwtSvidUse(signed, settings.audience.acceptable(request, 'jwt-svid'), settings.jwtSvid.time);
+    const { svid } = signed;
+    return createPrincipal({
+      id: svid.spiffeId.toString(),
+      spiffeId: svid.spiffeId,
+      trustDomain: svid.spiffeId.trustDomain.name,
+      credential: 'jwt-svid',
+      credentialForm: 'jwt-svid',
+      claims: svid.claims,
+      expiresAt: svid.expiresAt,
+    });
+  }
+}
+
+/**
+ * Creates the request authenticator every adapter uses. Options are validated here: an
+ * empty audience configuration, a missing trust source or an unknown credential form
+ * throws immediately.
+ */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  return new RequestAuthenticator(options);
+}

@@ -1,0 +1,20 @@
+import { type CryptoKey, compactVerify } from 'jose';
+import { AuthenticationError } from '../errors/errors.js';
+import type { CompactToken } from '../jose/compact-token.js';
+
+/**
+ * Verifies the token's signature with an already-imported key, allowing exactly `alg`.
+ * @throws AuthenticationError `invalid_signature`
+ */
+export async function verifySignature(
+  token: CompactToken,
+  key: CryptoKey,
+  alg: string,
+  what: string,
+): Promise<void> {
+  try {
+    await compactVerify(token.raw, key, { algorithms: [alg] });
+  } catch (cause) {
+    throw new AuthenticationError('invalid_signature', `${what} signature is invalid`, { cause });
+  }
+}
