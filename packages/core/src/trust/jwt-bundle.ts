@@ -1,7 +1,7 @@
-import type { CryptoKey, JWK } from 'jose';
-import { importJWK } from 'jose';
+import { importJWK, type JWK } from 'jose';
 import { AuthenticationError } from '../errors/errors.js';
 import { TrustDomain } from '../identifiers/spiffe-id.js';
+import type { PublicJwk, VerificationKey } from '../jose/key-types.js';
 import { parseJsonObjectStrictWithSources } from '../util/strict-json.js';
 
 /** What a trust bundle says a key may sign: JWT-SVIDs or WIT-SVIDs (the SPIFFE `use` values). */
@@ -112,7 +112,7 @@ function requireBase64Url(jwk: Record<string, unknown>, name: string): void {
 }
 
 /** The public JWK members jose needs, copied so nothing else (use, key_ops, ext, x5c) reaches it. */
-function publicJwk(jwk: Record<string, unknown>, kid: string): JWK {
+function publicJwk(jwk: Record<string, unknown>, kid: string): PublicJwk {
   const kty = member(jwk, 'kty') as string;
   const alg = member(jwk, 'alg');
   if (alg !== undefined && typeof alg !== 'string') {
@@ -134,7 +134,7 @@ function publicJwk(jwk: Record<string, unknown>, kid: string): JWK {
     }
   }
   if (alg !== undefined) copy.alg = alg;
-  return Object.freeze(copy);
+  return Object.freeze(copy) as PublicJwk;
 }
 
 /** One public signing key of a trust domain. */
@@ -150,10 +150,10 @@ export class BundleKey {
   /** Curve for EC and OKP keys. */
   readonly crv: string | undefined;
   /** The public members only, without `use`, `key_ops` or `ext` (jose refuses keys whose `use` is not `sig`). */
-  readonly jwk: Readonly<JWK>;
+  readonly jwk: PublicJwk;
   // Keyed by algorithm; only algorithms that fit the key get an entry, so a token's
   // arbitrary `alg` values cannot grow it.
-  readonly #imports = new Map<string, Promise<CryptoKey>>();
+  readonly #imports = new Map<string, Promise<VerificationKey>>();
 
   /**
    * Validates a public JWK and wraps it.
@@ -161,7 +161,7 @@ export class BundleKey {
    * @param use What the key may sign; omit for a source that marks no use.
    * @throws InvalidBundleError
    */
-  constructor(jwk: JWK | Record<string, unknown>, use?: KeyUse) {
+  constructor(jwk: PublicJwk | Record<string, unknown>, use?: KeyUse) {
     const source = jwk as Record<string, unknown>;
     if (!isPlainObject(source)) throw new InvalidBundleError('invalid_key', 'key is not a JSON object');
     if (hasPrivateMember(source)) {
@@ -196,7 +196,7 @@ export class BundleKey {
    * @returns A promise that rejects with {@link AuthenticationError} `invalid_signature`
    * when the key cannot verify `alg` (see {@link BundleKey.supportsAlgorithm}) or fails to import.
    */
-  cryptoKey(alg: string): Promise<CryptoKey> {
+  cryptoKey(alg: string): Promise<VerificationKey> {
     const cached = this.#imports.get(alg);
     if (cached !== undefined) return cached;
     if (!this.supportsAlgorithm(alg)) {
@@ -204,10 +204,10 @@ export class BundleKey {
         new AuthenticationError('invalid_signature', 'the signing key does not support the token algorithm'),
       );
     }
-    const imported = importJWK(this.jwk, alg).then(
+    const imported = importJWK(this.jwk as JWK, alg).then(
       (key) => {
         if (key instanceof Uint8Array) throw new TypeError('expected an asymmetric key');
-        return key;
+        return key as VerificationKey;
       },
       (cause: unknown) => {
         throw new AuthenticationError('invalid_signature', 'the signing key could not be imported', {
@@ -479,7 +479,7 @@ export class JwtBundle {
   }
 
   /** RFC 7517 JWK Set view of the bundle (for publishing or debugging); SPIFFE uses are kept. */
-  toJwks(): { keys: JWK[] } {
+  toJwks(): { keys: PublicJwk[] } {
     return {
       keys: this.#keys.map((key) => (key.use === undefined ? { ...key.jwk } : { ...key.jwk, use: key.use })),
     };

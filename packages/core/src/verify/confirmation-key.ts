@@ -1,6 +1,7 @@
-import { type CryptoKey, importJWK, type JWK } from 'jose';
+import { importJWK, type JWK } from 'jose';
 import { AuthenticationError } from '../errors/errors.js';
 import { impliedAlgorithm, keyFitsAlgorithm } from '../jose/algorithms.js';
+import type { PublicJwk, VerificationKey } from '../jose/key-types.js';
 
 const WHAT = 'WIT';
 const ASYMMETRIC_KEY_TYPES = new Set(['EC', 'OKP', 'RSA']);
@@ -14,11 +15,11 @@ const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
 /** The workload's proof-of-possession key bound by a WIT's `cnf.jwk`. */
 export interface ConfirmationKey {
   /** The public JWK as carried in the WIT (public members only). */
-  readonly jwk: Readonly<JWK>;
+  readonly jwk: PublicJwk;
   /** The algorithm every proof must use (`cnf.jwk.alg`). */
   readonly alg: string;
   /** The key, imported once per verified WIT. */
-  readonly key: CryptoKey;
+  readonly key: VerificationKey;
 }
 
 /** How strictly `cnf.jwk` is read. */
@@ -74,13 +75,13 @@ export async function importConfirmationKey(
     if (typeof source[member] !== 'string') throw invalid(`is missing "${member}"`);
     publicJwk[member] = source[member];
   }
-  let key: CryptoKey;
+  let key: VerificationKey;
   try {
     const imported = await importJWK(publicJwk as JWK, alg);
     if (imported instanceof Uint8Array) throw new TypeError('not an asymmetric key');
-    key = imported;
+    key = imported as VerificationKey;
   } catch (cause) {
     throw invalid('is not a usable public key', cause);
   }
-  return { jwk: Object.freeze({ ...publicJwk, alg }) as JWK, alg, key };
+  return { jwk: Object.freeze({ ...publicJwk, alg }) as PublicJwk, alg, key };
 }

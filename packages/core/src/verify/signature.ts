@@ -1,6 +1,7 @@
-import { type CryptoKey, compactVerify } from 'jose';
+import { compactVerify } from 'jose';
 import { AuthenticationError } from '../errors/errors.js';
 import type { CompactToken } from '../jose/compact-token.js';
+import type { VerificationKey } from '../jose/key-types.js';
 
 /**
  * Verifies the token's signature with an already-imported key, allowing exactly `alg`.
@@ -8,7 +9,7 @@ import type { CompactToken } from '../jose/compact-token.js';
  */
 export async function verifySignature(
   token: CompactToken,
-  key: CryptoKey,
+  key: VerificationKey,
   alg: string,
   what: string,
 ): Promise<void> {

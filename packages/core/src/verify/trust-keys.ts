@@ -1,7 +1,7 @@
-import type { CryptoKey } from 'jose';
 import { AuthenticationError, isWimseError, TrustUnavailableError } from '../errors/errors.js';
 import type { TrustDomain } from '../identifiers/spiffe-id.js';
 import type { JoseHeader } from '../jose/compact-token.js';
+import type { VerificationKey } from '../jose/key-types.js';
 import type { BundleSource } from '../trust/bundle-source.js';
 import type { BundleKey, JwtBundle, KeyUse } from '../trust/jwt-bundle.js';
 
@@ -78,7 +78,7 @@ export function selectSigningKey(
  * The key imported for `alg` (imported once per key and algorithm by the bundle).
  * @throws AuthenticationError `invalid_signature` when the key cannot verify `alg`
  */
-export async function verificationKey(key: BundleKey, alg: string, what: string): Promise<CryptoKey> {
+export async function verificationKey(key: BundleKey, alg: string, what: string): Promise<VerificationKey> {
   if (key.alg !== undefined && key.alg !== alg) {
     throw new AuthenticationError('invalid_signature', `${what} algorithm does not match its signing key`);
   }
