@@ -37,6 +37,31 @@ const KEY_SHAPES: Readonly<Record<string, { kty: string; crv?: string }>> = {
   Ed25519: { kty: 'OKP', crv: 'Ed25519' },
 };
 
+/** Members only a private or symmetric JWK has (RFC 7518 §6, plus AKP's `priv`). */
+export const PRIVATE_JWK_MEMBERS: readonly string[] = Object.freeze([
+  'd',
+  'p',
+  'q',
+  'dp',
+  'dq',
+  'qi',
+  'oth',
+  'k',
+  'priv',
+]);
+
+/** True when the JWK carries any private or symmetric key material. */
+export function hasPrivateMembers(jwk: Readonly<Record<string, unknown>>): boolean {
+  return PRIVATE_JWK_MEMBERS.some((name) => jwk[name] !== undefined);
+}
+
+/** True for the public key shapes some accepted algorithm can use: RSA, EC P-256/384/521, OKP Ed25519. */
+export function isSupportedKeyShape(kty: unknown, crv: unknown): boolean {
+  if (kty === 'RSA') return true;
+  for (const shape of Object.values(KEY_SHAPES)) if (shape.kty === kty && shape.crv === crv) return true;
+  return false;
+}
+
 /** True when a public key of type `kty`/`crv` can verify `alg` signatures. */
 export function keyFitsAlgorithm(alg: string, kty: unknown, crv: unknown): boolean {
   const shape = KEY_SHAPES[alg];

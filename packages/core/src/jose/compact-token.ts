@@ -1,4 +1,5 @@
 import { AuthenticationError } from '../errors/errors.js';
+import { isBase64UrlSegment } from '../util/base64url.js';
 import { parseJsonObjectStrict } from '../util/strict-json.js';
 
 /** The protected header of a compact JWS, after structural checks. */
@@ -19,16 +20,7 @@ export interface CompactToken {
 /** Default upper bound on a token's length; Node rejects header sections above 16 KiB anyway. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024;
 
-const BASE64URL = new Uint8Array(128);
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') {
-  BASE64URL[ch.charCodeAt(0)] = 1;
-}
-const BASE64URL_VALUE = new Map<number, number>(
-  [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].map((ch, i) => [
-    ch.charCodeAt(0),
-    i,
-  ]),
-);
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -44,12 +36,8 @@ function malformed(what: string, detail: string): AuthenticationError {
  */
 function isCanonicalBase64Url(token: string, start: number, end: number): boolean {
   const length = end - start;
-  if (length === 0 || length % 4 === 1) return false;
-  for (let i = start; i < end; i++) {
-    const code = token.charCodeAt(i);
-    if (code >= 128 || BASE64URL[code] !== 1) return false;
-  }
-  const last = BASE64URL_VALUE.get(token.charCodeAt(end - 1)) ?? 0;
+  if (length % 4 === 1 || !isBase64UrlSegment(token.slice(start, end))) return false;
+  const last = BASE64URL_ALPHABET.indexOf(token.charAt(end - 1));
   if (length % 4 === 2) return (last & 0x0f) === 0;
   if (length % 4 === 3) return (last & 0x03) === 0;
   return true;

@@ -1,7 +1,9 @@
 import { importJWK, type JWK } from 'jose';
 import { AuthenticationError } from '../errors/errors.js';
 import { TrustDomain } from '../identifiers/spiffe-id.js';
+import { hasPrivateMembers, isSupportedKeyShape, keyFitsAlgorithm } from '../jose/algorithms.js';
 import type { PublicJwk, VerificationKey } from '../jose/key-types.js';
+import { isBase64UrlSegment } from '../util/base64url.js';
 import { parseJsonObjectStrictWithSources } from '../util/strict-json.js';
 
 /** What a trust bundle says a key may sign: JWT-SVIDs or WIT-SVIDs (the SPIFFE `use` values). */
@@ -43,34 +45,6 @@ export class InvalidBundleError extends Error {
 const SPIFFE_KEY_USES: ReadonlySet<string> = new Set(['jwt-svid', 'wit-svid']);
 const MAX_UINT64 = 2n ** 64n - 1n;
 
-// Members that only a private or symmetric key has (RFC 7518 §6, plus AKP's `priv`).
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'] as const;
-
-// The signing algorithms each supported key shape can verify. Anything else (HS*, none,
-// encryption algorithms) never fits a bundle key.
-const RSA_ALGORITHMS: ReadonlySet<string> = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']);
-const EC_ALGORITHM_CURVES: ReadonlyMap<string, string> = new Map([
-  ['ES256', 'P-256'],
-  ['ES384', 'P-384'],
-  ['ES512', 'P-521'],
-]);
-const EC_CURVES: ReadonlySet<string> = new Set(EC_ALGORITHM_CURVES.values());
-const EDDSA_ALGORITHMS: ReadonlySet<string> = new Set(['EdDSA', 'Ed25519']);
-
-const BASE64URL_BYTES = new Uint8Array(128);
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') {
-  BASE64URL_BYTES[ch.charCodeAt(0)] = 1;
-}
-
-function isBase64Url(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length === 0) return false;
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code >= 128 || BASE64URL_BYTES[code] !== 1) return false;
-  }
-  return true;
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -80,23 +54,14 @@ function member(object: Record<string, unknown>, name: string): unknown {
   return Object.hasOwn(object, name) ? object[name] : undefined;
 }
 
-function hasPrivateMember(jwk: Record<string, unknown>): boolean {
-  return PRIVATE_MEMBERS.some((name) => Object.hasOwn(jwk, name));
-}
-
 /**
  * Whether this library can verify with a key of this shape: EC P-256/384/521, RSA and
  * OKP Ed25519. Symmetric (`oct`) keys, encryption curves and unknown types are not
  * verification keys; document parsers skip them, as RFC 7517 §5 and the SPIFFE bundle
  * spec (§4.2.1) require for unknown types.
  */
-function isSupportedKeyShape(jwk: Record<string, unknown>): boolean {
-  const kty = member(jwk, 'kty');
-  const crv = member(jwk, 'crv');
-  if (kty === 'RSA') return true;
-  if (kty === 'EC') return typeof crv === 'string' && EC_CURVES.has(crv);
-  if (kty === 'OKP') return crv === 'Ed25519';
-  return false;
+function isSupportedJwkShape(jwk: Record<string, unknown>): boolean {
+  return isSupportedKeyShape(member(jwk, 'kty'), member(jwk, 'crv'));
 }
 
 // A key whose own `key_ops` excludes verification must not verify anything.
@@ -106,7 +71,8 @@ function allowsVerification(jwk: Record<string, unknown>): boolean {
 }
 
 function requireBase64Url(jwk: Record<string, unknown>, name: string): void {
-  if (!isBase64Url(member(jwk, name))) {
+  const value = member(jwk, name);
+  if (typeof value !== 'string' || !isBase64UrlSegment(value)) {
     throw new InvalidBundleError('invalid_key', `key member "${name}" must be a base64url string`);
   }
 }
@@ -164,10 +130,10 @@ export class BundleKey {
   constructor(jwk: PublicJwk | Record<string, unknown>, use?: KeyUse) {
     const source = jwk as Record<string, unknown>;
     if (!isPlainObject(source)) throw new InvalidBundleError('invalid_key', 'key is not a JSON object');
-    if (hasPrivateMember(source)) {
+    if (hasPrivateMembers(source)) {
       throw new InvalidBundleError('private_key_material', 'key contains private or symmetric key material');
     }
-    if (!isSupportedKeyShape(source)) {
+    if (!isSupportedJwkShape(source)) {
       throw new InvalidBundleError('unsupported_key', 'key has an unsupported key type or curve');
     }
     const kid = member(source, 'kid');
@@ -185,9 +151,7 @@ export class BundleKey {
   /** True when this key can verify signatures made with `alg` (and its own `alg`, if any, agrees). */
   supportsAlgorithm(alg: string): boolean {
     if (this.alg !== undefined && this.alg !== alg) return false;
-    if (this.kty === 'RSA') return RSA_ALGORITHMS.has(alg);
-    if (this.kty === 'EC') return EC_ALGORITHM_CURVES.get(alg) === this.crv;
-    return this.crv === 'Ed25519' && EDDSA_ALGORITHMS.has(alg);
+    return keyFitsAlgorithm(alg, this.kty, this.crv);
   }
 
   /**
@@ -339,7 +303,7 @@ function checkX509Entry(entry: Record<string, unknown>, where: string): void {
 function keyEntry(entry: unknown, where: string): Record<string, unknown> {
   if (!isPlainObject(entry)) throw new InvalidBundleError('invalid_key', `${where} is not a JSON object`);
   // A private key in a published bundle is an operator error worth failing loudly on.
-  if (hasPrivateMember(entry) && member(entry, 'kty') !== 'oct') {
+  if (hasPrivateMembers(entry) && member(entry, 'kty') !== 'oct') {
     throw new InvalidBundleError('private_key_material', `${where} contains private key material`);
   }
   return entry;
@@ -442,7 +406,7 @@ export class JwtBundle {
         continue;
       }
       if (typeof use !== 'string' || !SPIFFE_KEY_USES.has(use)) continue;
-      if (!isSupportedKeyShape(entry) || !allowsVerification(entry)) continue;
+      if (!isSupportedJwkShape(entry) || !allowsVerification(entry)) continue;
       keys.push(bundleKeyAt(index, entry, use as KeyUse));
     }
     return new JwtBundle(td, keys, initOf(readSequence(parsed), readRefreshHint(parsed.object)));
@@ -472,7 +436,7 @@ export class JwtBundle {
       if (use === undefined || use === 'sig') keyUse = options.use;
       else if (typeof use === 'string' && SPIFFE_KEY_USES.has(use)) keyUse = use as KeyUse;
       else continue;
-      if (!isSupportedKeyShape(entry) || !allowsVerification(entry)) continue;
+      if (!isSupportedJwkShape(entry) || !allowsVerification(entry)) continue;
       keys.push(bundleKeyAt(index, entry, keyUse));
     }
     return new JwtBundle(td, keys);

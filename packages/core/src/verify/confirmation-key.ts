@@ -1,11 +1,10 @@
 import { importJWK, type JWK } from 'jose';
 import { AuthenticationError } from '../errors/errors.js';
-import { impliedAlgorithm, keyFitsAlgorithm } from '../jose/algorithms.js';
+import { hasPrivateMembers, impliedAlgorithm, keyFitsAlgorithm } from '../jose/algorithms.js';
 import type { PublicJwk, VerificationKey } from '../jose/key-types.js';
 
 const WHAT = 'WIT';
 const ASYMMETRIC_KEY_TYPES = new Set(['EC', 'OKP', 'RSA']);
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   EC: ['kty', 'crv', 'x', 'y'],
   OKP: ['kty', 'crv', 'x'],
@@ -57,9 +56,7 @@ export async function importConfirmationKey(
   const kty = source.kty;
   if (typeof kty !== 'string' || !ASYMMETRIC_KEY_TYPES.has(kty))
     throw invalid('must be an asymmetric public key');
-  for (const member of PRIVATE_MEMBERS) {
-    if (source[member] !== undefined) throw invalid('must not contain private key material');
-  }
+  if (hasPrivateMembers(source)) throw invalid('must not contain private key material');
   let alg = source.alg;
   if (alg === undefined && policy.inferMissingAlg) alg = impliedAlgorithm(kty, source.crv);
   if (alg === undefined) throw invalid('is missing "alg"');
