@@ -43,11 +43,11 @@ function isCanonicalBase64Url(token: string, start: number, end: number): boolea
   return true;
 }
 
-/** Decodes one base64url segment as strict UTF-8 JSON object. */
-export function decodeJsonSegment(segment: string, what: string, part: string): Record<string, unknown> {
+/** Parses decoded segment bytes as a strict UTF-8 JSON object. */
+export function parseJsonBytes(bytes: Uint8Array, what: string, part: string): Record<string, unknown> {
   let text: string;
   try {
-    text = utf8.decode(Buffer.from(segment, 'base64url'));
+    text = utf8.decode(bytes);
   } catch {
     throw malformed(what, `${part} is not UTF-8`);
   }
@@ -94,6 +94,11 @@ export function parseCompactToken(
   if (header.kid !== undefined && typeof header.kid !== 'string')
     throw malformed(what, '"kid" header must be a string');
   return { raw: token, header: header as JoseHeader, encodedPayload: token.slice(firstDot + 1, secondDot) };
+}
+
+/** Decodes one base64url segment as a strict UTF-8 JSON object. */
+function decodeJsonSegment(segment: string, what: string, part: string): Record<string, unknown> {
+  return parseJsonBytes(Buffer.from(segment, 'base64url'), what, part);
 }
 
 /** The token's claims set, as a strict JSON object. */

@@ -5,6 +5,7 @@ import type { VerificationKey } from '../jose/key-types.js';
 
 /**
  * Verifies the token's signature with an already-imported key, allowing exactly `alg`.
+ * @returns the decoded payload bytes, so callers need not decode them a second time
  * @throws AuthenticationError `invalid_signature`
  */
 export async function verifySignature(
@@ -12,9 +13,9 @@ export async function verifySignature(
   key: VerificationKey,
   alg: string,
   what: string,
-): Promise<void> {
+): Promise<Uint8Array> {
   try {
-    await compactVerify(token.raw, key, { algorithms: [alg] });
+    return (await compactVerify(token.raw, key, { algorithms: [alg] })).payload;
   } catch (cause) {
     throw new AuthenticationError('invalid_signature', `${what} signature is invalid`, { cause });
   }

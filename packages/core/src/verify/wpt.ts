@@ -1,10 +1,10 @@
 import { AuthenticationError } from '../errors/errors.js';
 import { WIMSE_ALGORITHMS } from '../jose/algorithms.js';
 import {
-  decodeClaims,
   type JoseHeader,
   normaliseMediaType,
   parseCompactToken,
+  parseJsonBytes,
 } from '../jose/compact-token.js';
 import { sha256Base64Url, timingSafeEqualString } from '../util/base64url.js';
 import { audienceMatches, audienceValues } from './audience.js';
@@ -153,8 +153,12 @@ export async function verifyWpt(
   if (typ !== 'wpt+jwt' && !(settings.legacyTyp && typ === 'wimse-proof+jwt')) {
     throw new AuthenticationError('invalid_type', `${WHAT} "typ" header must be wpt+jwt`);
   }
-  const claims = decodeClaims(parsed, WHAT);
-  await verifySignature(parsed, wit.confirmation.key, header.alg, WHAT);
+  // Claims are read only after the signature, from the payload jose already decoded.
+  const claims = parseJsonBytes(
+    await verifySignature(parsed, wit.confirmation.key, header.alg, WHAT),
+    WHAT,
+    'payload',
+  );
 
   if (typeof claims.wth !== 'string')
     throw new AuthenticationError('invalid_claims', `${WHAT} is missing "wth"`);
