@@ -12,6 +12,9 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
         },
       },
+      ...['express', 'koa', 'passport'].map((name) => ({
+        test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'], testTimeout: 20000 },
+      })),
       {
         test: {
           name: 'e2e',

@@ -383,3 +383,14 @@ describe('issuer policy', () => {
     });
   });
 });
+
+describe('authenticateIfPresent', () => {
+  it('resolves undefined without credentials but still rejects invalid ones', async () => {
+    const authenticator = world.authenticator();
+    expect(await authenticator.authenticateIfPresent({ url: '/orders', headers: {} })).toBeUndefined();
+    expect((await authenticator.authenticateIfPresent(world.proofRequest()))?.id).toBe(CALLER);
+    await expect(
+      authenticator.authenticateIfPresent({ url: '/orders', headers: { authorization: 'Bearer a.b.c' } }),
+    ).rejects.toMatchObject({ code: 'credentials_malformed' });
+  });
+});

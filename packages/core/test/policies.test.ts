@@ -91,3 +91,20 @@ describe('authorizers', () => {
     ).rejects.toMatchObject({ code: 'access_denied', status: 403 });
   });
 });
+
+describe('toAuthorizer', () => {
+  it('accepts an authorizer, an id, a pattern, or a list of both', async () => {
+    const { toAuthorizer } = await import('../src/index.js');
+    expect(await toAuthorizer(allowAny())(billing)).toBe(true);
+    expect(await toAuthorizer('spiffe://example.org/ns/prod/sa/billing')(billing)).toBe(true);
+    expect(await toAuthorizer('spiffe://example.org/ns/*/sa/billing')(billing)).toBe(true);
+    expect(await toAuthorizer(['spiffe://example.org/a', 'spiffe://example.org/ns/prod/**'])(billing)).toBe(
+      true,
+    );
+    expect(
+      await toAuthorizer(['spiffe://example.org/a', 'spiffe://example.org/ns/staging/**'])(billing),
+    ).toBe(false);
+    expect(() => toAuthorizer([])).toThrow(TypeError);
+    expect(() => toAuthorizer('not a uri')).toThrow();
+  });
+});

@@ -87,6 +87,12 @@ export interface Authenticator {
    * @throws WimseError: AuthenticationError (401) or TrustUnavailableError (503); nothing else
    */
   authenticate(request: HttpRequestLike): Promise<WorkloadPrincipal>;
+  /**
+   * Like {@link Authenticator.authenticate}, but resolves `undefined` when the request
+   * carries no credential at all. A credential that is present and invalid still rejects:
+   * this is what optional authentication (`credentialsRequired: false`) means.
+   */
+  authenticateIfPresent(request: HttpRequestLike): Promise<WorkloadPrincipal | undefined>;
   /** The credential forms this authenticator accepts. */
   readonly accept: readonly CredentialKind[];
   /** `WWW-Authenticate` challenges for a failure (or for an unauthenticated request). */
@@ -213,6 +219,15 @@ class RequestAuthenticator implements Authenticator {
             cause: error,
           });
       throw presented === undefined ? wimseError : withCredential(wimseError, presented.kind);
+    }
+  }
+
+  async authenticateIfPresent(request: HttpRequestLike): Promise<WorkloadPrincipal | undefined> {
+    try {
+      return await this.authenticate(request);
+    } catch (error) {
+      if (isWimseError(error) && error.code === 'credentials_missing') return undefined;
+      throw error;
     }
   }
 

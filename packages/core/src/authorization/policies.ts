@@ -100,6 +100,28 @@ export function allOf(...authorizers: readonly Authorizer[]): Authorizer {
 }
 
 /**
+ * What adapters accept where a policy is expected: an {@link Authorizer}; a workload
+ * identifier; a path pattern (contains `*`, see {@link allowPathPattern}); or a list of
+ * identifiers and patterns, any of which may match.
+ */
+export type AuthorizerSpec = Authorizer | string | readonly string[];
+
+/** Turns an {@link AuthorizerSpec} into an {@link Authorizer}, validating it now. */
+export function toAuthorizer(spec: AuthorizerSpec): Authorizer {
+  if (typeof spec === 'function') return spec;
+  const entries = typeof spec === 'string' ? [spec] : spec;
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new TypeError(
+      'a policy must be an authorizer, an identifier, a pattern, or a non-empty list of them',
+    );
+  }
+  const ids = entries.filter((entry) => !entry.includes('*'));
+  const patterns = entries.filter((entry) => entry.includes('*')).map(allowPathPattern);
+  const authorizers = ids.length > 0 ? [allowIds(...ids), ...patterns] : patterns;
+  return authorizers.length === 1 ? authorizers[0]! : anyOf(...authorizers);
+}
+
+/**
  * Runs `authorizer` for `principal`; resolves when allowed.
  * @throws AccessDeniedError (403 `access_denied`) when denied or when the authorizer throws
  */
