@@ -127,7 +127,9 @@ const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.l
 const hz = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
 const jose = hz['jose.jwtVerify (one JWT)'];
 const raw = hz['node:crypto.verify (one signature)'];
-console.log(`\n@wimse-auth/core benchmark — ${ALG}, node ${process.version}, median of ${ROUNDS} rounds, ${TIME_MS} ms per task`);
+console.log(
+  `\n@wimse-auth/core benchmark — ${ALG}, node ${process.version}, median of ${ROUNDS} rounds, ${TIME_MS} ms per task`,
+);
 console.log('task'.padEnd(50), 'ops/s'.padStart(10), '× jose'.padStart(8), '× crypto'.padStart(9));
 for (const [name, ops] of Object.entries(hz)) {
   console.log(

@@ -2,7 +2,7 @@
 // cross-package tests: issues WITs, WPTs and JWT-SVIDs with fixed or real time.
 import { createHash, randomBytes } from 'node:crypto';
 import { JwtBundle, StaticBundleSource } from '@wimse-auth/core';
-import { generateTestKey, signToken, type TestKey } from '../../packages/core/test/support/tokens.js';
+import { generateTestKey, signToken, type TestKey } from './tokens.js';
 
 export const TRUST_DOMAIN = 'example.org';
 export const CALLER_ID = 'spiffe://example.org/ns/prod/sa/billing';
@@ -32,7 +32,13 @@ export function createTestTrustDomain(options: { now?: () => number } = {}) {
   function issueWit(claims: Record<string, unknown> = {}, key: TestKey = workload): string {
     return signToken(
       { alg: 'ES256', kid: 'wit-1', typ: 'wit+jwt' },
-      { sub: CALLER_ID, exp: now() + 3600, iat: now(), cnf: { jwk: { ...key.publicJwk, alg: key.alg } }, ...claims },
+      {
+        sub: CALLER_ID,
+        exp: now() + 3600,
+        iat: now(),
+        cnf: { jwk: { ...key.publicJwk, alg: key.alg } },
+        ...claims,
+      },
       witKey.privateKey,
     );
   }
@@ -40,7 +46,13 @@ export function createTestTrustDomain(options: { now?: () => number } = {}) {
   function issueWpt(wit: string, audience: string, claims: Record<string, unknown> = {}): string {
     return signToken(
       { alg: 'ES256', typ: 'wpt+jwt' },
-      { aud: audience, exp: now() + 60, jti: randomBytes(16).toString('base64url'), wth: sha256(wit), ...claims },
+      {
+        aud: audience,
+        exp: now() + 60,
+        jti: randomBytes(16).toString('base64url'),
+        wth: sha256(wit),
+        ...claims,
+      },
       workload.privateKey,
     );
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { b64url, generateTestKey, randomJti, signToken } from '../../../test/support/tokens.js';
 import { AuthenticationError, type HttpRequestLike, isWimseError } from '../src/index.js';
-import { b64url, generateTestKey, randomJti, signToken } from './support/tokens.js';
 import { CALLER, createWorld, NOW, ORIGIN, sha256 } from './support/world.js';
 
 const world = createWorld();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ed25519FromSeed } from '../../../test/support/tokens.js';
 import {
   JwtBundle,
   StaticBundleSource,
@@ -7,7 +8,6 @@ import {
   verifyWit,
   verifyWpt,
 } from '../src/index.js';
-import { ed25519FromSeed } from './support/tokens.js';
 import { readVector } from './support/vectors.js';
 
 /**

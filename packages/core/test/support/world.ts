@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JWK } from 'jose';
+import { generateTestKey, randomJti, signToken, type TestKey } from '../../../../test/support/tokens.js';
 import {
   type AuthenticatorOptions,
   createAuthenticator,
@@ -7,7 +8,6 @@ import {
   JwtBundle,
   StaticBundleSource,
 } from '../../src/index.js';
-import { generateTestKey, randomJti, signToken, type TestKey } from './tokens.js';
 
 /** Fixed "now" for deterministic tests: 2027-01-15T08:00:00Z. */
 export const NOW = 1_800_000_000;
