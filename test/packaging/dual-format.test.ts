@@ -41,6 +41,7 @@ interface Manifest {
   version: string;
   private?: boolean;
   dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
   exports?: Record<string, unknown>;
   types?: string;
 }
@@ -226,6 +227,17 @@ describe.each(packages)('$manifest.name', ({ dir, manifest }) => {
     await run('mv', [path.join(work, 'package'), installed]);
     for (const dep of deps) linkInto(nodeModules, dep, findInstalled(dep, dir));
     linkInto(nodeModules, '@types/node', findInstalled('@types/node', dir));
+    // A consumer installs the peers (express, passport…) and, with TypeScript, their types.
+    const peers = Object.keys(manifest.peerDependencies ?? {});
+    const withTypes = peers.flatMap((peer) => [
+      peer,
+      `@types/${peer.startsWith('@') ? peer.slice(1).replace('/', '__') : peer}`,
+    ]);
+    for (const dep of new Set(withTypes)) {
+      if (!deps.includes(dep) && existsSync(path.join(ROOT, 'node_modules', dep, 'package.json'))) {
+        linkInto(nodeModules, dep, findInstalled(dep, dir));
+      }
+    }
     writeFileSync(path.join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
     writeFileSync(path.join(work, 'probe.cjs'), probeSource('cjs', name, deps));
     writeFileSync(path.join(work, 'probe.mjs'), probeSource('esm', name, deps));
@@ -331,8 +343,9 @@ console.log(JSON.stringify({
         cjsErrorIsEsm: false,
         esmErrorIsCjs: false,
         bothAreErrors: true,
-        esmIsWimseErrorOfCjs: false,
-        cjsIsWimseErrorOfEsm: false,
+        // isWimseError recognises the other copy's errors by a registry-symbol brand.
+        esmIsWimseErrorOfCjs: true,
+        cjsIsWimseErrorOfEsm: true,
         duckTypedCodesMatch: true,
         spiffeIdCrossInstanceof: false,
         spiffeIdToStringMatch: true,

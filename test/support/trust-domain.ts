@@ -6,6 +6,8 @@ import { generateTestKey, signToken, type TestKey } from './tokens.js';
 
 export const TRUST_DOMAIN = 'example.org';
 export const CALLER_ID = 'spiffe://example.org/ns/prod/sa/billing';
+/** The `iss` every token of the test trust domain carries unless overridden. */
+export const ISSUER = 'https://issuer.example.org';
 
 export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
@@ -33,6 +35,7 @@ export function createTestTrustDomain(options: { now?: () => number } = {}) {
     return signToken(
       { alg: 'ES256', kid: 'wit-1', typ: 'wit+jwt' },
       {
+        iss: ISSUER,
         sub: CALLER_ID,
         exp: now() + 3600,
         iat: now(),
@@ -60,7 +63,7 @@ export function createTestTrustDomain(options: { now?: () => number } = {}) {
   function issueJwtSvid(audience: string | string[], claims: Record<string, unknown> = {}): string {
     return signToken(
       { alg: 'ES256', kid: 'jwt-1', typ: 'JWT' },
-      { sub: CALLER_ID, aud: audience, exp: now() + 300, iat: now(), ...claims },
+      { iss: ISSUER, sub: CALLER_ID, aud: audience, exp: now() + 300, iat: now(), ...claims },
       jwtKey.privateKey,
     );
   }

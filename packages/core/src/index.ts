@@ -5,6 +5,8 @@ export type { AudienceOptions } from './authenticator/audience-policy.js';
 export {
   type Authenticator,
   type AuthenticatorOptions,
+  type AuthenticatorSource,
+  authenticatorFrom,
   CREDENTIAL_KINDS,
   createAuthenticator,
 } from './authenticator/authenticator.js';

@@ -63,3 +63,17 @@ describe('WWW-Authenticate and problem details', () => {
     expect(error.name).toBe('AccessDeniedError');
   });
 });
+
+describe('isWimseError', () => {
+  it('recognises errors by brand across module copies, not only by instanceof', async () => {
+    const { isWimseError, credentialsMissingError } = await import('../src/index.js');
+    const foreign = Object.assign(new Error('x'), {
+      [Symbol.for('@wimse-auth/core.WimseError')]: true,
+      code: 'x',
+    });
+    expect(isWimseError(foreign)).toBe(true);
+    expect(isWimseError(new Error('plain'))).toBe(false);
+    expect(isWimseError(null)).toBe(false);
+    expect(credentialsMissingError()).toMatchObject({ code: 'credentials_missing', status: 401 });
+  });
+});

@@ -324,6 +324,39 @@ class RequestAuthenticator implements Authenticator {
   }
 }
 
+/** What adapters accept: the core options, or an authenticator built with {@link createAuthenticator}. */
+export type AuthenticatorSource = AuthenticatorOptions | { readonly authenticator: Authenticator };
+
+/**
+ * The authenticator an adapter should use: the one given, or one built from the core
+ * options. Adapters strip their own option keys first; mixing `authenticator` with core
+ * options is refused, since the core options would be silently ignored.
+ * @throws TypeError on missing, mixed or invalid options
+ */
+export function authenticatorFrom(source: AuthenticatorSource): Authenticator {
+  if (source === null || typeof source !== 'object') {
+    throw new TypeError('options are required: the core authenticator options, or { authenticator }');
+  }
+  if ('authenticator' in source && source.authenticator !== undefined) {
+    const { authenticator, ...rest } = source;
+    if (
+      typeof authenticator.authenticate !== 'function' ||
+      typeof authenticator.authenticateIfPresent !== 'function' ||
+      typeof authenticator.challenges !== 'function'
+    ) {
+      throw new TypeError('authenticator must be a core Authenticator (see createAuthenticator)');
+    }
+    const mixed = Object.keys(rest);
+    if (mixed.length > 0) {
+      throw new TypeError(
+        `pass either { authenticator } or the core options, not both (got ${mixed.join(', ')})`,
+      );
+    }
+    return authenticator;
+  }
+  return createAuthenticator(source as AuthenticatorOptions);
+}
+
 /**
  * Creates the request authenticator every adapter uses. Options are validated here: an
  * empty audience configuration, a missing trust source or an unknown credential form

@@ -1,4 +1,4 @@
-import { AuthenticationError, type CredentialKind } from '../errors/errors.js';
+import { AuthenticationError, type CredentialKind, credentialsMissingError } from '../errors/errors.js';
 import { headerValues, type RequestHeaders } from './http-request.js';
 
 /** Header names used by the accepted credential forms (lower-case, as Node presents them). */
@@ -73,7 +73,7 @@ export function extractCredentials(
     if (authorization?.scheme === 'bearer' && accept.has('jwt-svid')) {
       return { kind: 'jwt-svid', token: authorization.token };
     }
-    throw new AuthenticationError('credentials_missing', 'no workload credentials were presented');
+    throw credentialsMissingError();
   }
   if (proofCount === 0) throw malformed('a Workload-Identity-Token was sent without a Workload Proof Token');
   if (proofCount > 1) throw malformed('more than one Workload Proof Token was sent');

@@ -36,6 +36,10 @@ export interface WimseErrorOptions {
   credential?: CredentialKind;
 }
 
+// A registry symbol, so errors are recognised across the ESM and CommonJS copies of this
+// package (the dual-package hazard makes `instanceof` fail between them).
+const WIMSE_ERROR_BRAND = Symbol.for('@wimse-auth/core.WimseError');
+
 /**
  * Base class of every error this library throws while authenticating or authorizing.
  *
@@ -51,6 +55,7 @@ export abstract class WimseError extends Error {
   readonly expose = true;
   /** The credential form the request used, if known. */
   readonly credential: CredentialKind | undefined;
+  readonly [WIMSE_ERROR_BRAND] = true;
 
   constructor(message: string, options: WimseErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -92,9 +97,22 @@ export class TrustUnavailableError extends WimseError {
   readonly status = 503 as const;
 }
 
-/** True for any error produced by this library. */
+/**
+ * True for any error produced by this library, including errors from the other module
+ * format's copy of it (an app mixing `require` and `import` loads two).
+ */
 export function isWimseError(value: unknown): value is WimseError {
-  return value instanceof WimseError;
+  return (
+    value instanceof WimseError ||
+    (typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[WIMSE_ERROR_BRAND] === true)
+  );
+}
+
+/** The error for a request that carries no workload credential (401 `credentials_missing`). */
+export function credentialsMissingError(): AuthenticationError {
+  return new AuthenticationError('credentials_missing', 'no workload credentials were presented');
 }
 
 /** Copies `error` with the credential form attached, keeping code, message and cause. */
