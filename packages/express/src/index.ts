@@ -7,7 +7,6 @@
  * responses to it.
  */
 import {
-  AuthenticationError,
   type Authenticator,
   type AuthenticatorOptions,
   type AuthenticatorSource,
@@ -16,6 +15,7 @@ import {
   authorize,
   type ChallengeOptions,
   type CredentialKind,
+  credentialsMissingError,
   errorResponse,
   type HttpRequestLike,
   isWimseError,
@@ -175,7 +175,7 @@ export function requireWorkload(spec: AuthorizerSpec, options: RequireWorkloadOp
     try {
       const principal = (req as WimseRequest).wimse;
       if (principal === undefined) {
-        throw new AuthenticationError('credentials_missing', 'no workload credentials were presented');
+        throw credentialsMissingError();
       }
       await authorize(principal, authorizer);
     } catch (error) {

@@ -3,7 +3,6 @@
 // core's request shape and the core's errors to Koa's error convention.
 import type { IncomingMessage } from 'node:http';
 import {
-  AuthenticationError,
   type Authenticator,
   type AuthenticatorOptions,
   type AuthenticatorSource,
@@ -11,6 +10,7 @@ import {
   authenticatorFrom,
   authorize,
   type ChallengeOptions,
+  credentialsMissingError,
   errorResponse,
   isWimseError,
   toAuthorizer,
@@ -174,10 +174,7 @@ export function requireWorkload(spec: AuthorizerSpec, options: RequireWorkloadOp
     if (options.realm !== undefined) challenge.realm = options.realm;
     const principal = ctx.state.wimse ?? (ctx.req as { wimse?: WorkloadPrincipal }).wimse;
     if (principal === undefined) {
-      throw new WimseHttpError(
-        new AuthenticationError('credentials_missing', 'no workload credentials were presented'),
-        challenge,
-      );
+      throw new WimseHttpError(credentialsMissingError(), challenge);
     }
     try {
       await authorize(principal, authorizer);
