@@ -1,39 +1,15 @@
-// Runs the README's main example as written. The ```ts block after the `main-example` marker is
-// copied into a temporary module next to the package with only these substitutions, each of
-// which must apply exactly once (so a README edit that removes one fails here):
-//   - '@wimse-auth/express' and '@wimse-auth/express/augment' -> this package's sources;
-//   - '/run/spire/bundle.json' -> a bundle file of the test trust domain;
-//   - 'app.listen(8080);' -> an ephemeral port on 127.0.0.1, exported with `trust` so the test
-//     can close both.
-// The module is type-checked with tsc (strict, NodeNext) and then imported and called over HTTP.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mainExample, substitute, typecheck } from '../../../test/support/readme-example.js';
 import { CALLER_ID, createTestTrustDomain } from '../../../test/support/trust-domain.js';
 import { listening, type Running } from './support/http.js';
 
 const PACKAGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const README = readFileSync(path.join(PACKAGE, 'README.md'), 'utf8');
-const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const ORIGIN = 'https://orders.internal.example.org';
-
-function mainExample(): string {
-  const marker = README.indexOf('<!-- main-example');
-  expect(marker, 'README.md has no <!-- main-example --> marker').toBeGreaterThanOrEqual(0);
-  const block = /```ts\n([\s\S]*?)\n```/.exec(README.slice(marker));
-  expect(block, 'no ```ts block after the main-example marker').not.toBeNull();
-  return block?.[1] ?? '';
-}
-
-function substitute(source: string, from: string, to: string): string {
-  expect(source.split(from).length - 1, `README example must contain ${from} exactly once`).toBe(1);
-  return source.replace(from, () => to);
-}
 
 const td = createTestTrustDomain();
 let dir = '';
@@ -53,7 +29,7 @@ beforeAll(() => {
       ],
     }),
   );
-  let source = mainExample();
+  let source = mainExample(PACKAGE);
   source = substitute(source, "'@wimse-auth/express/augment'", "'../src/augment.js'");
   source = substitute(source, "'@wimse-auth/express'", "'../src/index.js'");
   source = substitute(source, "'/run/spire/bundle.json'", JSON.stringify(bundle));
@@ -74,30 +50,7 @@ afterAll(async () => {
 
 describe('README main example', () => {
   it('type-checks (strict, NodeNext, exactOptionalPropertyTypes)', async () => {
-    const args = [
-      TSC,
-      '--noEmit',
-      '--pretty',
-      'false',
-      '--strict',
-      '--exactOptionalPropertyTypes',
-      '--skipLibCheck',
-      '--target',
-      'es2022',
-      '--lib',
-      'es2023',
-      '--types',
-      'node',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      file,
-    ];
-    const result = await promisify(execFile)(process.execPath, args, { cwd: PACKAGE, timeout: 60_000 }).then(
-      () => '',
-      (error: { stdout?: string; message: string }) => error.stdout || error.message,
-    );
+    const result = await typecheck(file, PACKAGE);
     expect(result).toBe('');
   }, 60_000);
 

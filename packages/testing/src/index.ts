@@ -1,1 +1,25 @@
-export {};
+export {
+  type BundleEndpoint,
+  type BundleEndpointOptions,
+  type BundleProvider,
+  serveBundleEndpoint,
+} from './bundle-endpoint.js';
+export { sha256Base64Url } from './jws.js';
+export {
+  generateKeyPair,
+  type JwtSvidAlgorithm,
+  type TestAlgorithm,
+  type TestKeyPair,
+  type WorkloadKey,
+} from './keys.js';
+export {
+  type BadToken,
+  combinedBundleSource,
+  createTestTrustDomain,
+  type IssuedWit,
+  type IssueJwtSvidOptions,
+  type IssueWitOptions,
+  type SpiffeBundleDocument,
+  type TestTrustDomain,
+  type TestTrustDomainOptions,
+} from './trust-domain.js';
