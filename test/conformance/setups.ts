@@ -2,6 +2,9 @@
 // one entry here; the cases in cases.ts run unchanged against every entry.
 import { createServer, type Server } from 'node:http';
 import Router from '@koa/router';
+import { Controller, Get, Module, type Type } from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import {
   type Authenticator,
   createAuthenticator,
@@ -11,6 +14,14 @@ import {
 } from '@wimse-auth/core';
 import { requireWorkload as expressRequireWorkload, wimse as expressWimse } from '@wimse-auth/express';
 import { requireWorkload as koaRequireWorkload, wimse as koaWimse } from '@wimse-auth/koa';
+import {
+  AllowWorkloads,
+  OptionalAuthentication,
+  WimseExceptionFilter,
+  WimseGuard,
+  WimseModule,
+  Workload,
+} from '@wimse-auth/nestjs';
 import { WimseStrategy } from '@wimse-auth/passport';
 import express, { type ErrorRequestHandler, type Request } from 'express';
 import Koa from 'koa';
@@ -127,11 +138,75 @@ const koaPassport: AdapterSetup = {
   },
 };
 
+// Nest: WimseModule + WimseGuard as APP_GUARD, @OptionalAuthentication and @AllowWorkloads on
+// the routes. Decorators are applied as calls because this directory's tsconfig (and so the
+// test transformer) does not enable TypeScript's legacy decorators that Nest uses.
+function decorate(target: Type<unknown>, method: string, decorators: MethodDecorator[]): void {
+  const descriptor = Object.getOwnPropertyDescriptor(target.prototype, method);
+  for (const decorator of decorators) decorator(target.prototype, method, descriptor!);
+}
+
+function nestModule(config: ServerConfig): Type<unknown> {
+  class ConformanceController {
+    orders(principal: WorkloadPrincipal | undefined) {
+      return { principal: seen(principal) };
+    }
+    optional(principal: WorkloadPrincipal | undefined) {
+      return { principal: seen(principal) };
+    }
+    admin(principal: WorkloadPrincipal | undefined) {
+      return { principal: seen(principal) };
+    }
+  }
+  Controller()(ConformanceController);
+  decorate(ConformanceController, 'orders', [Get('orders')]);
+  decorate(ConformanceController, 'optional', [Get('optional'), OptionalAuthentication()]);
+  decorate(ConformanceController, 'admin', [Get('admin'), AllowWorkloads(config.adminId)]);
+  for (const method of ['orders', 'optional', 'admin'])
+    Workload()(ConformanceController.prototype, method, 0);
+
+  class ConformanceModule {}
+  Module({
+    imports: [
+      WimseModule.forRoot({ trust: config.trust, audience: config.audience, issuers: config.issuers }),
+    ],
+    controllers: [ConformanceController],
+    providers: [{ provide: APP_GUARD, useClass: WimseGuard }],
+  })(ConformanceModule);
+  return ConformanceModule;
+}
+
+const nestExpress: AdapterSetup = {
+  name: 'Nest (Express platform)',
+  // Nest's default exception filter: status, WWW-Authenticate (set by the guard) and the
+  // core's problem body, but as application/json.
+  bodyFormat: () => 'opaque',
+  async start(config) {
+    const app = await NestFactory.create(nestModule(config), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    return app.getHttpServer() as Server;
+  },
+};
+
+const nestFastify: AdapterSetup = {
+  name: 'Nest (Fastify platform)',
+  // With WimseExceptionFilter: the core's error response, application/problem+json.
+  bodyFormat: () => 'problem',
+  async start(config) {
+    const app = await NestFactory.create(nestModule(config), new FastifyAdapter(), { logger: false });
+    app.useGlobalFilters(new WimseExceptionFilter());
+    await app.listen(0, '127.0.0.1');
+    return app.getHttpServer() as Server;
+  },
+};
+
 export const SETUPS: readonly AdapterSetup[] = [
   expressMiddleware,
   expressPassport,
   koaMiddleware,
   koaPassport,
+  nestExpress,
+  nestFastify,
 ];
 
 export type { Server };

@@ -1,0 +1,121 @@
+// One server variant of the HTTP benchmark, in its own process (started by run.mjs with the
+// variant name as argv[2] and the issuer's public JWK in BENCH_HTTP_ISSUER_JWK). Listens on
+// 127.0.0.1, an ephemeral port, reported to the parent over IPC as { port }.
+// Every variant serves the same route with the same handler; only the guard in front differs.
+import { createPublicKey } from 'node:crypto';
+import http from 'node:http';
+import express from 'express';
+import { ALG, ISSUER, ORIGIN, ROUTE, TRUST_DOMAIN } from './tokens.mjs';
+
+const variant = process.argv[2];
+const issuerJwk = JSON.parse(process.env.BENCH_HTTP_ISSUER_JWK ?? 'null');
+if (!issuerJwk) throw new Error('BENCH_HTTP_ISSUER_JWK is required');
+
+const handler = (_req, res) => {
+  res.json({ ok: true });
+};
+
+function listen(requestListener) {
+  return new Promise((resolve, reject) => {
+    const server = http.createServer(requestListener);
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
+}
+
+async function wimseTrust() {
+  const { JwtBundle, StaticBundleSource } = await import('@wimse-auth/core');
+  return new StaticBundleSource([
+    JwtBundle.fromSpiffeBundle(TRUST_DOMAIN, {
+      keys: [
+        { ...issuerJwk, kid: 'wit-1', use: 'wit-svid' },
+        { ...issuerJwk, kid: 'jwt-1', use: 'jwt-svid' },
+      ],
+    }),
+  ]);
+}
+
+/** The middleware chain in front of `handler`, per variant. */
+const guards = {
+  // Unauthenticated ceiling: Express and the handler alone.
+  ceiling: async () => [],
+
+  // Auth0's express-oauth2-jwt-bearer: issuer + audience + JWKS URI, as it is configured in
+  // production; the JWKS is served by this process on loopback and fetched once (jose's
+  // remote JWKS cache), on the first request of the preflight.
+  'oauth2-jwt-bearer': async () => {
+    const { auth } = await import('express-oauth2-jwt-bearer');
+    const jwks = JSON.stringify({ keys: [{ ...issuerJwk, kid: 'jwt-1', alg: ALG, use: 'sig' }] });
+    const jwksPort = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+    });
+    return [
+      auth({
+        issuer: ISSUER,
+        audience: ORIGIN,
+        jwksUri: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
+        tokenSigningAlg: ALG,
+      }),
+    ];
+  },
+
+  // passport-jwt (jsonwebtoken underneath) with the PEM public key, checking iss and aud too.
+  'passport-jwt': async () => {
+    const { default: passport } = await import('passport');
+    const { ExtractJwt, Strategy } = await import('passport-jwt');
+    const pem = createPublicKey({ key: issuerJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    passport.use(
+      new Strategy(
+        {
+          jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+          secretOrKey: pem,
+          algorithms: [ALG],
+          issuer: ISSUER,
+          audience: ORIGIN,
+        },
+        (payload, done) => done(null, payload),
+      ),
+    );
+    return [passport.initialize(), passport.authenticate('jwt', { session: false })];
+  },
+
+  // Ours: @wimse-auth/express with the core's default caches.
+  wimse: async () => {
+    const { wimse } = await import('@wimse-auth/express');
+    return [wimse({ trust: await wimseTrust(), audience: { origins: [ORIGIN] } })];
+  },
+
+  // Ours with the JWT-SVID cache off: every bearer request verifies the signature, like the peers.
+  'wimse-nocache': async () => {
+    const { wimse } = await import('@wimse-auth/express');
+    return [wimse({ trust: await wimseTrust(), audience: { origins: [ORIGIN] }, cacheSize: { jwtSvid: 0 } })];
+  },
+
+  // Ours through passport: the 'wimse' strategy of @wimse-auth/passport.
+  'passport-wimse': async () => {
+    const { default: passport } = await import('passport');
+    const { WimseStrategy } = await import('@wimse-auth/passport');
+    passport.use(new WimseStrategy({ trust: await wimseTrust(), audience: { origins: [ORIGIN] } }));
+    return [passport.initialize(), passport.authenticate('wimse', { session: false })];
+  },
+};
+
+if (!Object.hasOwn(guards, variant)) throw new Error(`unknown server variant ${variant}`);
+const app = express();
+app.get(ROUTE, ...(await guards[variant]()), handler);
+// Guards that report failures through next(err) (express-oauth2-jwt-bearer) get their status
+// and challenge here, without the default handler's stack trace on stderr.
+app.use((error, _req, res, _next) => {
+  res
+    .status(error.status ?? 500)
+    .set(error.headers ?? {})
+    .end();
+});
+const port = await listen(app);
+// The runner owns this process: exit when it goes away or asks us to.
+process.on('disconnect', () => process.exit(0));
+// CPU time this process used, so the runner can tell how busy the rest of the machine was.
+process.on('message', (message) => {
+  if (message === 'cpu') process.send({ cpu: process.cpuUsage() });
+});
+process.send({ port });

@@ -1,0 +1,87 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  type Authorizer,
+  allOf,
+  authorize,
+  credentialsMissingError,
+  isWimseError,
+  type WorkloadPrincipal,
+} from '@wimse-auth/core';
+import { WIMSE_METADATA } from './constants.js';
+import { POLICY_KEYS, type PolicyMetadata } from './decorators.js';
+import type { WimseHttpRequest } from './http.js';
+import { WimseAuthService } from './service.js';
+
+/**
+ * Authenticates the calling workload of an HTTP request (Express or Fastify platform), sets
+ * `req.wimse` (and `req.user` when nothing else set it) to the principal, then applies the
+ * route's policy decorators. Use per controller/route (`@UseGuards(WimseGuard)`) or for every
+ * route (`{ provide: APP_GUARD, useClass: WimseGuard }`).
+ *
+ * Metadata is read with `Reflector.getAllAndOverride([handler, class])`: for each decorator,
+ * the method's value replaces the controller's; different decorators all apply.
+ *
+ * Failures throw a {@link WimseHttpException} (401/403/503 with the core's problem body)
+ * after setting `WWW-Authenticate` and `Cache-Control` on the response, so Nest's default
+ * exception filter answers correctly. A request that already carries `req.wimse` (a guard
+ * that ran before, e.g. `AuthGuard('wimse')` or a global `WimseGuard`) is not authenticated
+ * again: a proof may be used once only.
+ */
+@Injectable()
+export class WimseGuard implements CanActivate {
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(WimseAuthService) private readonly wimse: WimseAuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') {
+      // Fail closed: there is no HTTP request to read workload credentials from.
+      throw new TypeError(`WimseGuard protects HTTP routes only (got a "${context.getType()}" context)`);
+    }
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(WIMSE_METADATA.publicRoute, targets) === true) {
+      return true;
+    }
+    const http = context.switchToHttp();
+    const req = http.getRequest<WimseHttpRequest>();
+    try {
+      let principal: WorkloadPrincipal | undefined = req.wimse;
+      if (principal === undefined) {
+        const optional =
+          this.reflector.getAllAndOverride<boolean | undefined>(
+            WIMSE_METADATA.optionalAuthentication,
+            targets,
+          ) === true;
+        principal = optional
+          ? await this.wimse.authenticateIfPresent(req)
+          : await this.wimse.authenticate(req);
+        if (principal !== undefined) {
+          req.wimse = principal;
+          if (req.user === undefined || req.user === null) req.user = principal;
+        }
+      }
+      const authorizer = this.policy(targets);
+      if (authorizer !== undefined) {
+        if (principal === undefined) throw credentialsMissingError();
+        await authorize(principal, authorizer);
+      }
+      return true;
+    } catch (error) {
+      if (!isWimseError(error)) throw error;
+      throw this.wimse.toHttpException(error, http.getResponse());
+    }
+  }
+
+  /** The route's policy: every policy decorator that applies, all of which must allow. */
+  private policy(targets: Parameters<Reflector['getAllAndOverride']>[1]): Authorizer | undefined {
+    const authorizers: Authorizer[] = [];
+    for (const key of POLICY_KEYS) {
+      const authorizer = this.reflector.getAllAndOverride<PolicyMetadata>(key, targets);
+      if (typeof authorizer === 'function') authorizers.push(authorizer);
+    }
+    if (authorizers.length === 0) return undefined;
+    return authorizers.length === 1 ? authorizers[0] : allOf(...authorizers);
+  }
+}

@@ -1,0 +1,96 @@
+// Pieces that need no HTTP server: the exception, startup validation of decorators, non-HTTP contexts.
+import type { ExecutionContext } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  AccessDeniedError,
+  createAuthenticator,
+  credentialsMissingError,
+  TrustUnavailableError,
+} from '@wimse-auth/core';
+import { describe, expect, it } from 'vitest';
+import { createTestTrustDomain } from '../../../test/support/trust-domain.js';
+import {
+  AllowTrustDomains,
+  AllowWorkloads,
+  WIMSE_METADATA,
+  WimseAuthService,
+  WimseGuard,
+  WimseHttpException,
+} from '../src/index.js';
+import { ORIGIN } from './support.js';
+
+const td = createTestTrustDomain();
+const authenticator = createAuthenticator({ trust: td.trust, audience: { origins: [ORIGIN] } });
+
+describe('WimseHttpException', () => {
+  it('is an HttpException carrying the core rendering', () => {
+    const error = credentialsMissingError();
+    const exception = new WimseHttpException(error, { realm: 'r' });
+    expect(exception).toBeInstanceOf(HttpException);
+    expect(exception.getStatus()).toBe(401);
+    expect(exception.getResponse()).toMatchObject({ status: 401, code: 'credentials_missing' });
+    expect(exception.headers['www-authenticate']).toEqual(['WPT realm="r"', 'Bearer realm="r"']);
+    expect(exception.headers['content-type']).toBe('application/problem+json');
+    expect(exception.cause).toBe(error);
+    expect(exception.wimseError).toBe(error);
+  });
+
+  it('403 and 503 carry no challenges', () => {
+    const denied = new WimseHttpException(new AccessDeniedError('no'));
+    expect(denied.getStatus()).toBe(403);
+    expect(denied.headers['www-authenticate']).toBeUndefined();
+    expect(new WimseHttpException(new TrustUnavailableError('down')).getStatus()).toBe(503);
+  });
+});
+
+describe('WimseAuthService.toHttpException', () => {
+  const service = new WimseAuthService(authenticator, { authenticator, realm: 'svc' });
+
+  it('sets WWW-Authenticate and Cache-Control on an Express/Node response', () => {
+    const set: Record<string, unknown> = {};
+    const response = { setHeader: (name: string, value: unknown) => (set[name] = value) };
+    const exception = service.toHttpException(credentialsMissingError(), response);
+    expect(exception.getStatus()).toBe(401);
+    expect(set).toEqual({
+      'cache-control': 'no-store',
+      'www-authenticate': ['WPT realm="svc"', 'Bearer realm="svc"'],
+    });
+  });
+
+  it('uses header() on a Fastify reply', () => {
+    const set: Record<string, unknown> = {};
+    const reply = { raw: {}, header: (name: string, value: unknown) => (set[name] = value) };
+    service.toHttpException(credentialsMissingError(), reply);
+    expect(Object.keys(set).sort()).toEqual(['cache-control', 'www-authenticate']);
+  });
+
+  it('returns other errors unchanged', () => {
+    const other = new Error('boom');
+    expect(service.toHttpException(other)).toBe(other);
+  });
+});
+
+describe('policy decorators validate at startup', () => {
+  it('rejects partial-segment wildcards, empty lists and bad trust domains', () => {
+    expect(() => AllowWorkloads('spiffe://example.org/ns/sa-*')).toThrow(/whole segments/);
+    expect(() => AllowWorkloads()).toThrow(TypeError);
+    expect(() => AllowWorkloads('not a uri')).toThrow();
+    expect(() => AllowTrustDomains()).toThrow(TypeError);
+    expect(() => AllowTrustDomains('Example.ORG')).toThrow();
+  });
+
+  it('stores core authorizers under the documented metadata keys', () => {
+    const decorator = AllowWorkloads('spiffe://example.org/ns/*/sa/admin');
+    expect(decorator.KEY).toBe(WIMSE_METADATA.allowWorkloads);
+  });
+});
+
+describe('WimseGuard outside HTTP', () => {
+  it('fails closed for RPC and WebSocket contexts', async () => {
+    const service = new WimseAuthService(authenticator, { authenticator });
+    const guard = new WimseGuard(new Reflector(), service);
+    const context = { getType: () => 'rpc' } as unknown as ExecutionContext;
+    await expect(guard.canActivate(context)).rejects.toThrow(/HTTP routes only/);
+  });
+});
