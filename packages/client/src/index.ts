@@ -8,7 +8,7 @@ export {
 } from './fetch.js';
 export type { ProofAttachOptions, WptTransport } from './headers.js';
 export { randomJti, sha256Base64Url, signJws } from './jws.js';
-export type { PrivateKeyInput } from './keys.js';
+export { type PrivateKeyInput, SIGNING_ALGORITHMS } from './keys.js';
 export {
   createWptSigner,
   DEFAULT_PROOF_TTL_SECONDS,

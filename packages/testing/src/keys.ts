@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { SIGNING_ALGORITHMS } from '@wimse-auth/client';
 
 /** Algorithms a test trust domain can sign WITs with, and workload keys can use. */
 export type TestAlgorithm =
@@ -16,18 +17,8 @@ export type TestAlgorithm =
 /** Algorithms a JWT-SVID may be signed with (JWT-SVID §2.1: no EdDSA). */
 export type JwtSvidAlgorithm = Exclude<TestAlgorithm, 'EdDSA'>;
 
-const ALGORITHMS: ReadonlySet<string> = new Set([
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'EdDSA',
-]);
+// The signer's algorithms, under their one JOSE name each (`EdDSA` rather than `Ed25519`).
+const ALGORITHMS: ReadonlySet<string> = new Set(SIGNING_ALGORITHMS.filter((alg) => alg !== 'Ed25519'));
 
 const CURVES: Readonly<Record<string, string>> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
 
