@@ -1,9 +1,12 @@
 // HTTP benchmark: the same Express route (GET /orders, same JSON handler) behind
 // @wimse-auth/express, @wimse-auth/passport, express-oauth2-jwt-bearer, passport-jwt and no
-// authentication at all, each loaded over loopback with autocannon in one run. Every server
+// authentication at all, plus the same route in a Nest app (Express platform) behind
+// @wimse-auth/nestjs's WimseGuard or @nestjs/passport's AuthGuard('jwt') with passport-jwt,
+// each loaded over loopback with autocannon in one run. Every server
 // variant runs alone in its own child process (server.mjs) while this process drives the load,
 // so the two never share a core with a third party. Figures are reported as ratios against
-// the unauthenticated ceiling and the fastest peer measured in the same run.
+// the unauthenticated ceiling and the fastest peer on the same platform (Express or Nest)
+// measured in the same run.
 //
 // Run with `npm run bench:http` (builds first). See bench/README.md for the environment knobs.
 import { fork } from 'node:child_process';
@@ -30,6 +33,8 @@ if (DURATION < 1) throw new Error('BENCH_HTTP_DURATION must be at least 1 second
 if (CONNECTIONS < 1) throw new Error('BENCH_HTTP_CONNECTIONS must be at least 1');
 
 // kind: 'ceiling' (no authentication), 'peer' (another library's bearer path), 'ours'.
+// platform: 'express' (a plain Express app) or 'nest' (a Nest app on @nestjs/platform-express);
+// ×peer compares each row with the fastest peer of its own platform.
 const VARIANTS = [
   { id: 'ceiling', label: 'express, no auth (ceiling)', server: 'ceiling', load: 'bearer', kind: 'ceiling' },
   {
@@ -79,7 +84,33 @@ const VARIANTS = [
     kind: 'ours',
     path: 'WIT+WPT',
   },
-];
+  {
+    id: 'nest-passport-jwt',
+    label: "Nest AuthGuard('jwt'), passport-jwt",
+    server: 'nest-passport-jwt',
+    load: 'bearer',
+    kind: 'peer',
+    platform: 'nest',
+  },
+  {
+    id: 'nest-wimse-svid',
+    label: 'Nest WimseGuard JWT-SVID, cached',
+    server: 'nest-wimse',
+    load: 'bearer',
+    kind: 'ours',
+    path: 'JWT-SVID',
+    platform: 'nest',
+  },
+  {
+    id: 'nest-wimse-wpt',
+    label: 'Nest WimseGuard WIT+WPT',
+    server: 'nest-wimse',
+    load: 'wpt',
+    kind: 'ours',
+    path: 'WIT+WPT',
+    platform: 'nest',
+  },
+].map((variant) => ({ platform: 'express', ...variant }));
 const only = env.BENCH_HTTP_VARIANTS?.split(',')
   .map((id) => id.trim())
   .filter(Boolean);
@@ -345,7 +376,12 @@ for (const variant of selected) {
 // Ratios only against variants that ran clean.
 const clean = rows.filter((row) => !row.failed);
 const ceiling = clean.find((row) => row.kind === 'ceiling');
-const fastestPeer = clean.filter((row) => row.kind === 'peer').sort((a, b) => b.rps - a.rps)[0];
+/** The fastest clean peer per platform: each row's ×peer reference. */
+const fastestPeers = new Map();
+for (const row of clean.filter((r) => r.kind === 'peer')) {
+  if (!(fastestPeers.get(row.platform)?.rps >= row.rps)) fastestPeers.set(row.platform, row);
+}
+const peerOf = (row) => fastestPeers.get(row.platform);
 const ratio = (value, reference) => (reference ? (value / reference).toFixed(2) : '–');
 const columns = [
   ['variant', 38, (r) => r.label + (r.failed ? ' (FAILED)' : '')],
@@ -353,18 +389,21 @@ const columns = [
   ['p99 ms', 7, (r) => r.p99.toFixed(2)],
   ['non-2xx', 8, (r) => String(r.non2xx)],
   ['req/s ×ceil', 12, (r) => (r.failed ? '–' : ratio(r.rps, ceiling?.rps))],
-  ['req/s ×peer', 12, (r) => (r.failed ? '–' : ratio(r.rps, fastestPeer?.rps))],
+  ['req/s ×peer', 12, (r) => (r.failed ? '–' : ratio(r.rps, peerOf(r)?.rps))],
   ['p99 ×ceil', 10, (r) => (r.failed ? '–' : ratio(r.p99, ceiling?.p99))],
-  ['p99 ×peer', 10, (r) => (r.failed ? '–' : ratio(r.p99, fastestPeer?.p99))],
+  ['p99 ×peer', 10, (r) => (r.failed ? '–' : ratio(r.p99, peerOf(r)?.p99))],
   ['other CPU', 10, (r) => r.others.toFixed(2)],
 ];
+const peerList =
+  [...fastestPeers].map(([platform, peer]) => `${platform}: ${peer.label}`).join('; ') || 'none measured';
 const line = (cells) =>
   cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[0][1]) : cell.padStart(columns[i][1]))).join(' ');
 console.log(`\n${line(columns.map(([title]) => title))}`);
 for (const row of rows) console.log(line(columns.map(([, , cell]) => cell(row))));
 console.log(
   `\nreq/s: autocannon's mean of per-second counts; p99: from every response's latency. ×peer is ` +
-    `against the fastest peer (${fastestPeer?.label ?? 'none measured'}); p99 ratios below 1 are better.\n` +
+    `against the fastest peer on the row's platform (${peerList}); p99 ratios below 1 are better. ` +
+    `×ceil is against the Express ceiling for every row.\n` +
     `"cached": the same bearer token on every request (as real callers reuse them) hits the core's ` +
     `verified-token cache — signature verified once, aud and exp re-checked per request. The peers do ` +
     `not cache; "cache off" (cacheSize: { jwtSvid: 0 }) verifies every request as they do. WIT+WPT: ` +
@@ -380,9 +419,11 @@ if (busiest > 0.15) {
   );
 }
 
-if (fastestPeer) {
+for (const [platform, fastestPeer] of fastestPeers) {
+  const ours = clean.filter((r) => r.kind === 'ours' && r.platform === platform);
+  if (ours.length === 0) continue;
   console.log(`\nTargets (req/s against ${fastestPeer.label}, ${fastestPeer.rps.toFixed(0)} req/s):`);
-  for (const row of clean.filter((r) => r.kind === 'ours')) {
+  for (const row of ours) {
     const goal = row.path === 'JWT-SVID' ? 1 : 0.8;
     const achieved = row.rps / fastestPeer.rps;
     console.log(

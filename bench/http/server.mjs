@@ -2,6 +2,8 @@
 // variant name as argv[2] and the issuer's public JWK in BENCH_HTTP_ISSUER_JWK). Listens on
 // 127.0.0.1, an ephemeral port, reported to the parent over IPC as { port }.
 // Every variant serves the same route with the same handler; only the guard in front differs.
+// The Express variants share one Express app (below); the Nest variants (`nestApps`) are one
+// Nest app on @nestjs/platform-express whose controller returns the same { ok: true }.
 import { createPublicKey } from 'node:crypto';
 import http from 'node:http';
 import express from 'express';
@@ -100,18 +102,85 @@ const guards = {
   },
 };
 
-if (!Object.hasOwn(guards, variant)) throw new Error(`unknown server variant ${variant}`);
-const app = express();
-app.get(ROUTE, ...(await guards[variant]()), handler);
-// Guards that report failures through next(err) (express-oauth2-jwt-bearer) get their status
-// and challenge here, without the default handler's stack trace on stderr.
-app.use((error, _req, res, _next) => {
-  res
-    .status(error.status ?? 500)
-    .set(error.headers ?? {})
-    .end();
-});
-const port = await listen(app);
+/**
+ * One Nest app (Express platform, Nest's defaults, logger off): a controller with GET /orders
+ * returning { ok: true } behind `@UseGuards(guard)`. Decorators are applied as function calls
+ * (as test/conformance/setups.ts does), since this is plain JavaScript without decorator syntax.
+ */
+async function nestApp({ guard, imports = [], providers = [] }) {
+  const { Controller, Get, Module, UseGuards } = await import('@nestjs/common');
+  const { NestFactory } = await import('@nestjs/core');
+  class OrdersController {
+    list() {
+      return { ok: true };
+    }
+  }
+  Controller(ROUTE.slice(1))(OrdersController);
+  const descriptor = Object.getOwnPropertyDescriptor(OrdersController.prototype, 'list');
+  for (const decorator of [Get(), UseGuards(guard)])
+    decorator(OrdersController.prototype, 'list', descriptor);
+  class BenchModule {}
+  Module({ imports, controllers: [OrdersController], providers })(BenchModule);
+  const app = await NestFactory.create(BenchModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  return app.getHttpServer().address().port;
+}
+
+/** The Nest variants: the same app, only the guard on GET /orders differs. */
+const nestApps = {
+  // Ours: WimseModule.forRoot with the core's default caches, WimseGuard on the route.
+  'nest-wimse': async () => {
+    const { WimseGuard, WimseModule } = await import('@wimse-auth/nestjs');
+    return nestApp({
+      guard: WimseGuard,
+      imports: [WimseModule.forRoot({ trust: await wimseTrust(), audience: { origins: [ORIGIN] } })],
+    });
+  },
+
+  // Peer: @nestjs/passport's AuthGuard('jwt') with a PassportStrategy(passport-jwt Strategy),
+  // configured as the Express passport-jwt variant (PEM public key, ES256, iss and aud).
+  'nest-passport-jwt': async () => {
+    const { Injectable } = await import('@nestjs/common');
+    const { AuthGuard, PassportModule, PassportStrategy } = await import('@nestjs/passport');
+    const { ExtractJwt, Strategy } = await import('passport-jwt');
+    const pem = createPublicKey({ key: issuerJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    class JwtStrategy extends PassportStrategy(Strategy) {
+      constructor() {
+        super({
+          jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+          secretOrKey: pem,
+          algorithms: [ALG],
+          issuer: ISSUER,
+          audience: ORIGIN,
+        });
+      }
+      validate(payload) {
+        return payload;
+      }
+    }
+    Injectable()(JwtStrategy);
+    return nestApp({ guard: AuthGuard('jwt'), imports: [PassportModule], providers: [JwtStrategy] });
+  },
+};
+
+let port;
+if (Object.hasOwn(nestApps, variant)) {
+  await import('reflect-metadata');
+  port = await nestApps[variant]();
+} else {
+  if (!Object.hasOwn(guards, variant)) throw new Error(`unknown server variant ${variant}`);
+  const app = express();
+  app.get(ROUTE, ...(await guards[variant]()), handler);
+  // Guards that report failures through next(err) (express-oauth2-jwt-bearer) get their status
+  // and challenge here, without the default handler's stack trace on stderr.
+  app.use((error, _req, res, _next) => {
+    res
+      .status(error.status ?? 500)
+      .set(error.headers ?? {})
+      .end();
+  });
+  port = await listen(app);
+}
 // The runner owns this process: exit when it goes away or asks us to.
 process.on('disconnect', () => process.exit(0));
 // CPU time this process used, so the runner can tell how busy the rest of the machine was.
