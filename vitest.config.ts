@@ -12,7 +12,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
         },
       },
-      ...['express', 'koa', 'passport', 'nestjs', 'testing', 'client'].map((name) => ({
+      ...['express', 'koa', 'passport', 'nestjs', 'testing', 'client', 'redis'].map((name) => ({
         test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'], testTimeout: 20000 },
       })),
       {
