@@ -23,7 +23,15 @@ export * from './identifiers/workload-identifier.js';
 // Token verifiers, usable on their own
 export { JWT_SVID_ALGORITHMS, WIMSE_ALGORITHMS } from './jose/algorithms.js';
 export type { JoseHeader } from './jose/compact-token.js';
+// Observability
+export {
+  DIAGNOSTICS_CHANNEL_PREFIX,
+  type WimseEvent,
+  type WimseEventListener,
+  type WimseEventName,
+} from './observability/events.js';
 export { MemoryReplayStore, type MemoryReplayStoreOptions } from './replay/memory-replay-store.js';
+
 // Replay protection
 export type { ReplayStore } from './replay/replay-store.js';
 // Trust

@@ -8,6 +8,7 @@ import {
   withCredential,
 } from '../errors/errors.js';
 import type { TrustDomain } from '../identifiers/spiffe-id.js';
+import { EventEmitter, type WimseEventListener } from '../observability/events.js';
 import { MemoryReplayStore } from '../replay/memory-replay-store.js';
 import type { ReplayStore } from '../replay/replay-store.js';
 import type { BundleSource } from '../trust/bundle-source.js';
@@ -77,6 +78,11 @@ export interface AuthenticatorOptions extends TimeOptions {
   cacheSize?: { wit?: number; jwtSvid?: number };
   /** Longest token accepted, in characters. Default 16384. */
   maxTokenLength?: number;
+  /**
+   * Receives `authenticated`, `rejected`, `replay`, `cache.hit` and `cache.miss` events (also
+   * published on `diagnostics_channel` as `wimse-auth:<name>`). Never given token material.
+   */
+  onEvent?: WimseEventListener;
 }
 
 /** Authenticates requests; create once, use for every request. */
@@ -191,10 +197,12 @@ class RequestAuthenticator implements Authenticator {
   readonly #settings: Settings;
   readonly #wits: VerifiedTokenCache<SignedWit>;
   readonly #jwtSvids: VerifiedTokenCache<SignedJwtSvid>;
+  readonly #events: EventEmitter;
   readonly accept: readonly CredentialKind[];
 
   constructor(options: AuthenticatorOptions) {
     this.#settings = resolveSettings(options);
+    this.#events = new EventEmitter(options.onEvent);
     this.#wits = new VerifiedTokenCache(options.cacheSize?.wit ?? 10_000);
     this.#jwtSvids = new VerifiedTokenCache(options.cacheSize?.jwtSvid ?? 10_000);
     this.accept = Object.freeze([...this.#settings.accept]);
@@ -208,9 +216,17 @@ class RequestAuthenticator implements Authenticator {
     let presented: PresentedCredentials | undefined;
     try {
       presented = extractCredentials(request.headers, this.#settings.accept);
-      return presented.kind === 'jwt-svid'
-        ? await this.#authenticateJwtSvid(request, presented.token)
-        : await this.#authenticateProof(request, presented);
+      const principal =
+        presented.kind === 'jwt-svid'
+          ? await this.#authenticateJwtSvid(request, presented.token)
+          : await this.#authenticateProof(request, presented);
+      this.#events.emit('authenticated', () => ({
+        'wimse.workload.id': principal.id,
+        'wimse.trust_domain': principal.trustDomain,
+        'wimse.credential': principal.credential,
+        'wimse.credential.form': principal.credentialForm,
+      }));
+      return principal;
     } catch (error) {
       // Fail closed: whatever went wrong, the caller gets a WimseError, never acceptance.
       const wimseError = isWimseError(error)
@@ -218,7 +234,13 @@ class RequestAuthenticator implements Authenticator {
         : new AuthenticationError('credentials_malformed', 'the request could not be authenticated', {
             cause: error,
           });
-      throw presented === undefined ? wimseError : withCredential(wimseError, presented.kind);
+      const form = presented?.kind;
+      this.#events.emit('rejected', () => ({
+        'error.type': wimseError.code,
+        'http.response.status_code': wimseError.status,
+        ...(form === undefined ? {} : { 'wimse.credential.form': form }),
+      }));
+      throw form === undefined ? wimseError : withCredential(wimseError, form);
     }
   }
 
@@ -231,18 +253,30 @@ class RequestAuthenticator implements Authenticator {
     }
   }
 
-  async #signedWit(token: string): Promise<SignedWit> {
+  /**
+   * The verified token from `cache`, or freshly verified when it is missing or was verified
+   * with a bundle its trust domain no longer has.
+   */
+  async #verifiedOnce<Entry extends { readonly bundle: JwtBundle }>(
+    cache: VerifiedTokenCache<Entry>,
+    kind: 'wit' | 'jwt-svid',
+    token: string,
+    trustDomainOf: (entry: Entry) => TrustDomain,
+    verify: () => Promise<Entry>,
+  ): Promise<Entry> {
     const hash = sha256Base64Url(token);
-    const cached = this.#wits.get(hash);
+    const cached = cache.get(hash);
     if (
       cached !== undefined &&
-      (await stillCurrent(this.#settings.trust, cached.trustDomain, cached.bundle))
+      (await stillCurrent(this.#settings.trust, trustDomainOf(cached), cached.bundle))
     ) {
+      this.#events.emit('cache.hit', () => ({ 'wimse.cache': kind }));
       return cached;
     }
-    const signed = await verifyWitSignature(token, this.#settings.wit);
-    this.#wits.set(hash, signed);
-    return signed;
+    this.#events.emit('cache.miss', () => ({ 'wimse.cache': kind }));
+    const entry = await verify();
+    cache.set(hash, entry);
+    return entry;
   }
 
   async #authenticateProof(
@@ -250,7 +284,13 @@ class RequestAuthenticator implements Authenticator {
     presented: Extract<PresentedCredentials, { kind: 'wpt-authorization' | 'wpt-header' }>,
   ): Promise<WorkloadPrincipal> {
     const settings = this.#settings;
-    const signed = await this.#signedWit(presented.wit);
+    const signed = await this.#verifiedOnce(
+      this.#wits,
+      'wit',
+      presented.wit,
+      (entry) => entry.trustDomain,
+      () => verifyWitSignature(presented.wit, settings.wit),
+    );
     checkWitUse(signed, settings.wit.time);
     const { wit } = signed;
     const proof = await verifyWpt(
@@ -296,20 +336,21 @@ class RequestAuthenticator implements Authenticator {
       if (isWimseError(cause)) throw cause;
       throw new TrustUnavailableError('replay store unavailable', { cause });
     }
-    if (!fresh) throw new AuthenticationError('replay_detected', 'this proof was already used');
+    if (!fresh) {
+      this.#events.emit('replay', () => ({ 'wimse.workload.id': callerId }));
+      throw new AuthenticationError('replay_detected', 'this proof was already used');
+    }
   }
 
   async #authenticateJwtSvid(request: HttpRequestLike, token: string): Promise<WorkloadPrincipal> {
     const settings = this.#settings;
-    const hash = sha256Base64Url(token);
-    let signed = this.#jwtSvids.get(hash);
-    if (
-      signed === undefined ||
-      !(await stillCurrent(settings.trust, signed.svid.spiffeId.trustDomain, signed.bundle))
-    ) {
-      signed = await verifyJwtSvidSignature(token, settings.jwtSvid);
-      this.#jwtSvids.set(hash, signed);
-    }
+    const signed = await this.#verifiedOnce(
+      this.#jwtSvids,
+      'jwt-svid',
+      token,
+      (entry) => entry.svid.spiffeId.trustDomain,
+      () => verifyJwtSvidSignature(token, settings.jwtSvid),
+    );
     checkJwtSvidUse(signed, settings.audience.acceptable(request, 'jwt-svid'), settings.jwtSvid.time);
     const { svid } = signed;
     return createPrincipal({

@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { TrustUnavailableError } from '../errors/errors.js';
 import { TrustDomain } from '../identifiers/spiffe-id.js';
+import { EventEmitter, type WimseEventListener } from '../observability/events.js';
 import { parseJsonObjectStrict } from '../util/strict-json.js';
 import type { BundleSource } from './bundle-source.js';
 import type { KeyUse } from './jwt-bundle.js';
@@ -37,6 +38,12 @@ interface FileBundleSourceCommonOptions {
   onError?: (error: Error, path: string) => void;
   /** Called after a trust domain's bundle was loaded, replaced or removed. */
   onUpdate?: (trustDomain: TrustDomain) => void;
+  /**
+   * Receives `bundle.updated` (a trust domain's bundle changed) and `bundle.stale` (a reload
+   * failed; the last good bundle stays in use) events, which are also published on
+   * `diagnostics_channel` as `wimse-auth:bundle.updated` / `wimse-auth:bundle.stale`.
+   */
+  onEvent?: WimseEventListener;
   /** How often to check the files in case a change notification is missed. Default 5000. */
   pollIntervalMs?: number;
 }
@@ -159,6 +166,7 @@ export class FileBundleSource implements BundleSource, AsyncDisposable {
   readonly #pollTimer: NodeJS.Timeout;
   readonly #onError: ((error: Error, path: string) => void) | undefined;
   readonly #onUpdate: ((trustDomain: TrustDomain) => void) | undefined;
+  readonly #events: EventEmitter;
   #initialized = false;
   #closed = false;
 
@@ -176,6 +184,7 @@ export class FileBundleSource implements BundleSource, AsyncDisposable {
     }
     this.#onError = options.onError;
     this.#onUpdate = options.onUpdate;
+    this.#events = new EventEmitter(options.onEvent);
 
     if (options.bundleMapPath !== undefined) {
       this.#bundleMapFile = newWatchedFile(options.bundleMapPath, parseSpiffeBundleMap);
@@ -372,11 +381,20 @@ export class FileBundleSource implements BundleSource, AsyncDisposable {
       if (removed !== undefined) changed.push(removed.trustDomain);
     }
     file.trustDomains = provided;
-    for (const trustDomain of changed) this.#notify(() => this.#onUpdate?.(trustDomain));
+    for (const trustDomain of changed) {
+      this.#notify(() => this.#onUpdate?.(trustDomain));
+      this.#events.emit('bundle.updated', () => ({
+        'wimse.trust_domain': trustDomain.name,
+        'file.path': file.path,
+      }));
+    }
   }
 
   #reportError(file: WatchedFile, error: Error): void {
     this.#notify(() => this.#onError?.(error, file.path));
+    if (file.loaded) {
+      this.#events.emit('bundle.stale', () => ({ 'file.path': file.path, 'error.type': error.name }));
+    }
   }
 
   #notify(callback: () => void): void {
