@@ -1,0 +1,83 @@
+// `npm start`: the inventory API (server.mjs), then the billing workload making a few calls with
+// WIT + WPT. Exits non-zero if an outcome is not the expected one. With WIMSE_BUNDLE_FILE set it
+// only serves, for your own workloads to call.
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { wimseFetch } from '@wimse-auth/client';
+import { describeTrust, loadConfig } from './config.mjs';
+import { createApp } from './server.mjs';
+
+const config = await loadConfig({
+  port: 8081,
+  // The service is reachable under two names: inside the cluster and through the ingress.
+  audienceOrigins: 'https://inventory.internal.example.org,https://inventory.example.org',
+  jwtSvidAudience: 'spiffe://example.org/inventory',
+});
+const server = createServer(createApp(config).callback()).listen(config.port, config.host);
+await once(server, 'listening');
+const serviceUrl = `http://${config.host}:${server.address().port}`;
+console.log(`inventory API on ${serviceUrl}, ${describeTrust(config)}`);
+console.log(`proof audiences accepted: ${config.audience.origins.join(', ')} (+ the request path)\n`);
+if (!config.localTrustDomain) {
+  console.log('serving until stopped (Ctrl-C)');
+} else {
+  const failures = await callAsBilling(config.localTrustDomain);
+  server.close();
+  process.exit(failures === 0 ? 0 : 1);
+}
+
+async function callAsBilling(trustDomain) {
+  // The calling workload: its WIT and the private key the WIT's cnf.jwk confirms.
+  const billing = trustDomain.issueWit({ sub: '/ns/prod/sa/billing' });
+  let lastRequest; // what an attacker on the path could capture
+  const capturingFetch = (url, init) => {
+    lastRequest = { url, init };
+    return fetch(url, init);
+  };
+  // Everything here listens on 127.0.0.1, so the proof names the origin a caller would use
+  // (https://inventory.example.org). Calling that name directly, you would leave `audience` out.
+  const asBilling = (origin) =>
+    wimseFetch({
+      wit: billing.token,
+      privateKey: billing.workloadKey.privateKey,
+      audience: (target) => `${origin}${target.pathname}`,
+      fetch: capturingFetch,
+    });
+  const internal = asBilling('https://inventory.internal.example.org');
+  const external = asBilling('https://inventory.example.org');
+
+  const calls = [
+    ['GET  /inventory, internal name', () => internal(`${serviceUrl}/inventory`), 200, 'billing'],
+    ['GET  /inventory, external name', () => external(`${serviceUrl}/inventory`), 200, 'billing'],
+    ['captured request sent again', () => fetch(lastRequest.url, lastRequest.init), 401, 'replay_detected'],
+    [
+      'proof for another service',
+      () => asBilling('https://orders.example.org')(`${serviceUrl}/inventory`),
+      401,
+      'audience_mismatch',
+    ],
+    [
+      'POST /inventory/restock',
+      () => external(`${serviceUrl}/inventory/restock`, { method: 'POST' }),
+      403,
+      'access_denied',
+    ],
+  ];
+  let failures = 0;
+  for (const [call, send, expectedStatus, expectedResult] of calls) {
+    const response = await send();
+    const result = await outcome(response);
+    const ok = response.status === expectedStatus && result.includes(expectedResult);
+    if (!ok) failures++;
+    const verdict = ok ? '' : `   ✗ expected ${expectedStatus} ${expectedResult}`;
+    console.log(`${call.padEnd(32)}${response.status}  ${result}${verdict}`);
+  }
+  console.log(failures === 0 ? '\nall outcomes as expected' : `\n${failures} unexpected outcome(s)`);
+  return failures;
+}
+
+// The caller on success; on failure the error code (from the problem+json body).
+async function outcome(response) {
+  const body = await response.json();
+  return response.ok ? `${body.caller} (${body.credential})` : body.code;
+}
