@@ -128,14 +128,7 @@ export const CASES: readonly ConformanceCase[] = [
     id: 'unsupported-algorithm',
     description: 'an HS256 JWT-SVID keyed with public material',
     route: '/orders',
-    headers: (td) =>
-      bearer(
-        signToken(
-          { alg: 'HS256', kid: 'jwt-1', typ: 'JWT' },
-          { sub: CALLER_ID, aud: ORIGIN, exp: Math.floor(Date.now() / 1000) + 60 },
-          Buffer.from(JSON.stringify(td.jwtKey.publicJwk)),
-        ),
-      ),
+    headers: (td) => bearer(td.domain.issueJwtSvid({ sub: CALLER_ID, aud: ORIGIN, bad: 'alg-hs256' })),
     expect: bearerError('unsupported_algorithm'),
   },
   {
@@ -170,14 +163,7 @@ export const CASES: readonly ConformanceCase[] = [
     id: 'unknown-key',
     description: 'a JWT-SVID naming a kid its trust domain does not have',
     route: '/orders',
-    headers: (td) =>
-      bearer(
-        signToken(
-          { alg: 'ES256', kid: 'nope', typ: 'JWT' },
-          { sub: CALLER_ID, aud: ORIGIN, exp: Math.floor(Date.now() / 1000) + 60 },
-          td.jwtKey.privateKey,
-        ),
-      ),
+    headers: (td) => bearer(td.domain.issueJwtSvid({ sub: CALLER_ID, aud: ORIGIN, bad: 'unknown-kid' })),
     expect: bearerError('unknown_key'),
   },
   {

@@ -94,15 +94,7 @@ describe.skipIf(binary === undefined)('two replicas sharing one Redis', () => {
     redis = await startOwnRedis(binary);
     dir = mkdtempSync(path.join(tmpdir(), 'wimse-replicas-'));
     const bundle = path.join(dir, 'bundle.json');
-    writeFileSync(
-      bundle,
-      JSON.stringify({
-        keys: [
-          { ...td.witKey.publicJwk, kid: 'wit-1', use: 'wit-svid' },
-          { ...td.jwtKey.publicJwk, kid: 'jwt-1', use: 'jwt-svid' },
-        ],
-      }),
-    );
+    writeFileSync(bundle, JSON.stringify(td.bundle));
     const env = { WIMSE_BUNDLE: bundle, WIMSE_REDIS_URL: redis.url, WIMSE_ORIGIN: ORIGIN };
     replicas.push(
       ...(await Promise.all([

@@ -20,15 +20,7 @@ let running: Running | undefined;
 beforeAll(() => {
   dir = mkdtempSync(path.join(PACKAGE, '.readme-example-'));
   const bundle = path.join(dir, 'bundle.json');
-  writeFileSync(
-    bundle,
-    JSON.stringify({
-      keys: [
-        { ...td.witKey.publicJwk, kid: 'wit-1', use: 'wit-svid' },
-        { ...td.jwtKey.publicJwk, kid: 'jwt-1', use: 'jwt-svid' },
-      ],
-    }),
-  );
+  writeFileSync(bundle, JSON.stringify(td.bundle));
   let source = mainExample(PACKAGE);
   source = substitute(source, "'@wimse-auth/express/augment'", "'../src/augment.js'");
   source = substitute(source, "'@wimse-auth/express'", "'../src/index.js'");

@@ -38,15 +38,7 @@ describe('README example', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'wimse-koa-readme-'));
     const bundlePath = path.join(dir, 'bundle.json');
-    writeFileSync(
-      bundlePath,
-      JSON.stringify({
-        keys: [
-          { ...td.witKey.publicJwk, kid: 'wit-1', use: 'wit-svid' },
-          { ...td.jwtKey.publicJwk, kid: 'jwt-1', use: 'jwt-svid' },
-        ],
-      }),
-    );
+    writeFileSync(bundlePath, JSON.stringify(td.bundle));
     const listen = vi.spyOn(Koa.prototype, 'listen');
     const saved = { PORT: process.env.PORT, BUNDLE_PATH: process.env.BUNDLE_PATH };
     process.env.PORT = '0';

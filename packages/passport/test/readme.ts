@@ -66,15 +66,7 @@ export async function runReadmeBlock<App>(
 ): Promise<SnippetRun<App>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'wimse-passport-readme-'));
   const bundlePath = path.join(dir, 'bundle.json');
-  writeFileSync(
-    bundlePath,
-    JSON.stringify({
-      keys: [
-        { ...td.witKey.publicJwk, kid: 'wit-1', use: 'wit-svid' },
-        { ...td.jwtKey.publicJwk, kid: 'jwt-1', use: 'jwt-svid' },
-      ],
-    }),
-  );
+  writeFileSync(bundlePath, JSON.stringify(td.bundle));
   const sources: core.FileBundleSource[] = [];
   class TrackedFileBundleSource extends core.FileBundleSource {
     constructor(options: core.FileBundleSourceOptions) {

@@ -25,15 +25,7 @@ let example:
 beforeAll(() => {
   dir = mkdtempSync(path.join(PACKAGE, '.readme-example-'));
   const bundle = path.join(dir, 'bundle.json');
-  writeFileSync(
-    bundle,
-    JSON.stringify({
-      keys: [
-        { ...td.witKey.publicJwk, kid: 'wit-1', use: 'wit-svid' },
-        { ...td.jwtKey.publicJwk, kid: 'jwt-1', use: 'jwt-svid' },
-      ],
-    }),
-  );
+  writeFileSync(bundle, JSON.stringify(td.bundle));
   let source = mainExample(PACKAGE);
   source = substitute(source, "'@wimse-auth/redis'", "'../src/index.js'");
   source = substitute(source, "'/run/spire/bundle.json'", JSON.stringify(bundle));
