@@ -333,3 +333,44 @@ describe('hostile WIT + WPT requests', () => {
     await expectCode(world.proofRequest(world.mintWit({}, { kid: 'jwt-1' }, world.jwtKey)), 'unknown_key');
   });
 });
+
+describe('proof signature edge cases', () => {
+  it('rejects ECDSA proofs whose signature has the wrong length or r = s = 0', async () => {
+    const wit = world.mintWit();
+    const [h, p] = world.mintWpt(wit).split('.');
+    await expectCode(
+      world.proofRequest(wit, `${h}.${p}.${Buffer.alloc(64).toString('base64url')}`),
+      'invalid_signature',
+    );
+    await expectCode(
+      world.proofRequest(wit, `${h}.${p}.${Buffer.alloc(63, 1).toString('base64url')}`),
+      'invalid_signature',
+    );
+    await expectCode(
+      world.proofRequest(wit, `${h}.${p}.${Buffer.alloc(72, 1).toString('base64url')}`),
+      'invalid_signature',
+    );
+  });
+
+  it('verifies RSA (RS256, PS256) and EdDSA proofs, and refuses RSA proof keys under 2048 bits', async () => {
+    for (const alg of ['RS256', 'PS256', 'EdDSA']) {
+      const key = generateTestKey(alg);
+      const wit = world.mintWit({ cnf: { jwk: { ...key.publicJwk, alg } } });
+      await authenticator.authenticate(world.proofRequest(wit, world.mintWpt(wit, {}, {}, key)));
+      const tampered = world
+        .mintWpt(wit, {}, {}, key)
+        .replace(
+          /\.[^.]+\.([^.]+)$/,
+          (_m, sig) =>
+            `.${b64url({ aud: `${ORIGIN}/orders`, exp: NOW + 60, jti: randomJti(), wth: sha256(wit) })}.${sig}`,
+        );
+      await expectCode(world.proofRequest(wit, tampered), 'invalid_signature');
+    }
+    const { generateKeyPairSync } = await import('node:crypto');
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    await expectCode(
+      world.proofRequest(world.mintWit({ cnf: { jwk: { ...small, alg: 'RS256' } } })),
+      'invalid_claims',
+    );
+  });
+});

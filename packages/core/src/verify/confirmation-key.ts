@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { importJWK, type JWK } from 'jose';
 import { AuthenticationError } from '../errors/errors.js';
 import { hasPrivateMembers, impliedAlgorithm, keyFitsAlgorithm } from '../jose/algorithms.js';
@@ -19,7 +20,12 @@ export interface ConfirmationKey {
   readonly alg: string;
   /** The key, imported once per verified WIT. */
   readonly key: VerificationKey;
+  /** The same key as a node:crypto KeyObject, for the per-request proof check. */
+  readonly keyObject: KeyObject;
 }
+
+/** RFC 7518 §3.3/§3.5: RSA signing keys must be at least 2048 bits, as jose enforces. */
+const MIN_RSA_BITS = 2048;
 
 /** How strictly `cnf.jwk` is read. */
 export interface ConfirmationKeyPolicy {
@@ -73,12 +79,18 @@ export async function importConfirmationKey(
     publicJwk[member] = source[member];
   }
   let key: VerificationKey;
+  let keyObject: KeyObject;
   try {
     const imported = await importJWK(publicJwk as JWK, alg);
     if (imported instanceof Uint8Array) throw new TypeError('not an asymmetric key');
     key = imported as VerificationKey;
+    keyObject = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
   } catch (cause) {
     throw invalid('is not a usable public key', cause);
   }
-  return { jwk: Object.freeze({ ...publicJwk, alg }) as PublicJwk, alg, key };
+  const modulusLength = keyObject.asymmetricKeyDetails?.modulusLength;
+  if (kty === 'RSA' && (modulusLength === undefined || modulusLength < MIN_RSA_BITS)) {
+    throw invalid(`must be an RSA key of at least ${MIN_RSA_BITS} bits`);
+  }
+  return { jwk: Object.freeze({ ...publicJwk, alg }) as PublicJwk, alg, key, keyObject };
 }
