@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { jwtSvidInterceptor } from '@wimse-auth/client';
 import { Agent, request } from 'undici';
-import { describeTrust, loadConfig } from './config.mjs';
+import { describeTrust, loadConfig } from '../shared/config.mjs';
 import { createTlsProxy } from './proxy.mjs';
 import { createApp } from './server.mjs';
 import { loadOrCreateCertificate } from './tls.mjs';

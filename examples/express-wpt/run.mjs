@@ -3,7 +3,7 @@
 // only serves, for your own workloads to call.
 import { once } from 'node:events';
 import { wimseFetch } from '@wimse-auth/client';
-import { describeTrust, loadConfig } from './config.mjs';
+import { describeTrust, loadConfig } from '../shared/config.mjs';
 import { createApp } from './server.mjs';
 
 const config = await loadConfig({

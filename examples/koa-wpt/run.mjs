@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { wimseFetch } from '@wimse-auth/client';
-import { describeTrust, loadConfig } from './config.mjs';
+import { describeTrust, loadConfig } from '../shared/config.mjs';
 import { createApp } from './server.mjs';
 
 const config = await loadConfig({

@@ -1,4 +1,4 @@
-// The service's configuration, from environment variables (documented in README.md). The same
+// The examples' configuration, from environment variables (documented in each example's README). The same
 // code runs against a real trust domain: point WIMSE_BUNDLE_FILE at the bundle your SPIRE agent
 // (or spiffe-helper, or a mounted ConfigMap) keeps up to date.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
