@@ -9,7 +9,7 @@ import {
 import { sha256Base64Url, timingSafeEqualString } from '../util/base64url.js';
 import { audienceMatches, audienceValues } from './audience.js';
 import { nowInSeconds, type ResolvedTime, resolveTimeOptions, type TimeOptions } from './common-options.js';
-import { verifyProofSignature } from './proof-signature.js';
+import { verifyJwsSignature } from './jws-signature.js';
 import { checkValidityWindow, numericDate, requiredExpiry } from './time-claims.js';
 import type { LegacyOptions, VerifiedWit } from './wit.js';
 
@@ -155,7 +155,7 @@ export async function verifyWpt(
   }
   // Claims are read only after the signature (checked without the WebCrypto round trip).
   const claims = parseJsonBytes(
-    verifyProofSignature(parsed, wit.confirmation.keyObject, header.alg, WHAT),
+    verifyJwsSignature(parsed, wit.confirmation.keyObject, header.alg, WHAT),
     WHAT,
     'payload',
   );

@@ -25,15 +25,16 @@ const SCHEMES: Readonly<Record<string, SignatureScheme>> = {
 };
 
 /**
- * Verifies a proof's signature with the WIT's confirmation key, synchronously, with
- * node:crypto's one-shot `verify`. Proofs are verified on every request, and WebCrypto
- * (what jose uses) hands each verification to the thread pool and back; the one-shot call
- * is the same OpenSSL operation without that round trip. WITs and JWT-SVIDs, verified
- * once and cached, stay on jose. The key was validated and imported once per WIT.
+ * Verifies a compact JWS signature synchronously with node:crypto's one-shot `verify`.
+ * Every token type goes through here: WebCrypto (what jose's verify uses) hands each
+ * verification to the thread pool and back, which on a busy server costs more than the
+ * signature check itself; the one-shot call is the same OpenSSL operation without that
+ * round trip. The caller has already checked that `key` fits `alg` (key type, curve,
+ * RSA size) and imported it once.
  * @returns the decoded payload bytes
  * @throws AuthenticationError `invalid_signature`
  */
-export function verifyProofSignature(
+export function verifyJwsSignature(
   token: CompactToken,
   key: KeyObject,
   alg: string,
