@@ -197,6 +197,8 @@ class RequestAuthenticator implements Authenticator {
   readonly #settings: Settings;
   readonly #wits: VerifiedTokenCache<SignedWit>;
   readonly #jwtSvids: VerifiedTokenCache<SignedJwtSvid>;
+  // Weak: an entry's principal goes when the cache evicts the entry.
+  readonly #jwtSvidPrincipals = new WeakMap<SignedJwtSvid, WorkloadPrincipal>();
   readonly #events: EventEmitter;
   readonly accept: readonly CredentialKind[];
 
@@ -352,16 +354,23 @@ class RequestAuthenticator implements Authenticator {
       () => verifyJwtSvidSignature(token, settings.jwtSvid),
     );
     checkJwtSvidUse(signed, settings.audience.acceptable(request, 'jwt-svid'), settings.jwtSvid.time);
-    const { svid } = signed;
-    return createPrincipal({
-      id: svid.spiffeId.toString(),
-      spiffeId: svid.spiffeId,
-      trustDomain: svid.spiffeId.trustDomain.name,
-      credential: 'jwt-svid',
-      credentialForm: 'jwt-svid',
-      claims: svid.claims,
-      expiresAt: svid.expiresAt,
-    });
+    // Everything in a JWT-SVID principal comes from the token, so a repeated token's
+    // (frozen) principal is built once.
+    let principal = this.#jwtSvidPrincipals.get(signed);
+    if (principal === undefined) {
+      const { svid } = signed;
+      principal = createPrincipal({
+        id: svid.spiffeId.toString(),
+        spiffeId: svid.spiffeId,
+        trustDomain: svid.spiffeId.trustDomain.name,
+        credential: 'jwt-svid',
+        credentialForm: 'jwt-svid',
+        claims: svid.claims,
+        expiresAt: svid.expiresAt,
+      });
+      this.#jwtSvidPrincipals.set(signed, principal);
+    }
+    return principal;
   }
 }
 

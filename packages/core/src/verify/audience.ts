@@ -35,13 +35,24 @@ export function audienceValues(aud: unknown): readonly string[] | undefined {
   return aud as string[];
 }
 
-/** True when any value of the token's `aud` equals any acceptable audience, after normalisation. */
-export function audienceMatches(tokenAudiences: readonly string[], acceptable: readonly string[]): boolean {
+/** The token's `aud` values, normalised once (see {@link normaliseAudience}). */
+export function normalisedAudiences(tokenAudiences: readonly string[]): ReadonlySet<string> {
+  return new Set(tokenAudiences.map(normaliseAudience));
+}
+
+/**
+ * True when any value of the token's `aud` equals any acceptable audience, after
+ * normalisation. Pass {@link normalisedAudiences} for a token checked many times (a cached
+ * JWT-SVID), so its values are normalised once.
+ */
+export function audienceMatches(
+  tokenAudiences: readonly string[] | ReadonlySet<string>,
+  acceptable: readonly string[],
+): boolean {
+  const normalised =
+    tokenAudiences instanceof Set ? tokenAudiences : normalisedAudiences(tokenAudiences as readonly string[]);
   for (const expected of acceptable) {
-    const normalisedExpected = normaliseAudience(expected);
-    for (const value of tokenAudiences) {
-      if (normaliseAudience(value) === normalisedExpected) return true;
-    }
+    if (normalised.has(normaliseAudience(expected))) return true;
   }
   return false;
 }

@@ -9,7 +9,7 @@ import {
 } from '../jose/compact-token.js';
 import type { BundleSource } from '../trust/bundle-source.js';
 import type { JwtBundle } from '../trust/jwt-bundle.js';
-import { audienceMatches, audienceValues } from './audience.js';
+import { audienceMatches, audienceValues, normalisedAudiences } from './audience.js';
 import {
   checkIssuer,
   type IssuerPolicy,
@@ -52,7 +52,8 @@ export interface VerifiedJwtSvid {
 export interface SignedJwtSvid {
   readonly svid: VerifiedJwtSvid;
   readonly exp: number;
-  readonly audiences: readonly string[];
+  /** `aud`, normalised once for the per-request audience check. */
+  readonly audiences: ReadonlySet<string>;
   /** The bundle that verified it; caches drop the entry when the source returns another. */
   readonly bundle: JwtBundle;
 }
@@ -129,7 +130,7 @@ export async function verifyJwtSvidSignature(
   return {
     svid: { spiffeId, header, claims, expiresAt: new Date(exp * 1000) },
     exp,
-    audiences,
+    audiences: normalisedAudiences(audiences),
     bundle,
   };
 }
