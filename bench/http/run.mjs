@@ -1,21 +1,31 @@
-// HTTP benchmark: the same Express route (GET /orders, same JSON handler) behind
-// @wimse-auth/express, @wimse-auth/passport, express-oauth2-jwt-bearer, passport-jwt and no
-// authentication at all, plus the same route in a Nest app (Express platform) behind
-// @wimse-auth/nestjs's WimseGuard or @nestjs/passport's AuthGuard('jwt') with passport-jwt,
-// each loaded over loopback with autocannon in one run. Every server
-// variant runs alone in its own child process (server.mjs) while this process drives the load,
-// so the two never share a core with a third party. Figures are reported as ratios against
-// the unauthenticated ceiling and the fastest peer on the same platform (Express or Nest)
-// measured in the same run.
+// HTTP benchmark: the same route (GET /orders → { ok: true }) on Express 5, Koa 3 and Nest 11,
+// behind our adapters (JWT-SVID with fresh and repeated tokens, WIT+WPT with ES256 and
+// Ed25519 proofs, in-memory and Redis replay stores), behind the bearer-JWT peers of each
+// platform (express-oauth2-jwt-bearer, passport-jwt, express-jwt; koa-jwt; Nest + passport-jwt),
+// and behind nothing (each platform's ceiling), loaded over loopback with autocannon in one
+// run. Every server variant runs alone in its own child process (server.mjs) while this
+// process drives the load, so the two never share a core with a third party. Figures are
+// ratios against the same platform's ceiling and fastest peer, measured in the same run; a
+// full clean run is saved to bench/results/latest.md.
 //
 // Run with `npm run bench:http` (builds first). See bench/README.md for the environment knobs.
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { bearerToken, es256KeyPair, mintProofs, ROUTE, workloadIdentityToken } from './tokens.mjs';
+import {
+  bearerToken,
+  ed25519KeyPair,
+  es256KeyPair,
+  mintBearerTokens,
+  mintProofs,
+  ROUTE,
+  workloadIdentityToken,
+} from './tokens.mjs';
 
 const env = process.env;
 const SMOKE = env.BENCH_HTTP_SMOKE === '1';
@@ -33,82 +43,172 @@ if (DURATION < 1) throw new Error('BENCH_HTTP_DURATION must be at least 1 second
 if (CONNECTIONS < 1) throw new Error('BENCH_HTTP_CONNECTIONS must be at least 1');
 
 // kind: 'ceiling' (no authentication), 'peer' (another library's bearer path), 'ours'.
-// platform: 'express' (a plain Express app) or 'nest' (a Nest app on @nestjs/platform-express);
-// ×peer compares each row with the fastest peer of its own platform.
+// platform: 'express', 'koa' or 'nest'; ratios compare each row with its own platform's
+// ceiling and fastest peer. load: 'bearer' (one token, reused), 'bearer-fresh' (a new token
+// on every request), 'wpt' / 'wpt-ed25519' (one WIT, a fresh proof on every request).
+// target: the ratio the row must reach, against its platform's fastest peer or its ceiling.
+const FRESH_SVID = { path: 'JWT-SVID, fresh token', target: { against: 'peer', ratio: 1.0 } };
+const REPEATED_SVID = { path: 'JWT-SVID, repeated token', target: { against: 'ceiling', ratio: 0.85 } };
+const WPT_MEMORY = { path: 'WIT+WPT, in-memory replay', target: { against: 'peer', ratio: 0.8 } };
+const WPT_REDIS = { path: 'WIT+WPT, Redis replay', target: { against: 'peer', ratio: 0.6 } };
 const VARIANTS = [
+  // Express 5
   { id: 'ceiling', label: 'express, no auth (ceiling)', server: 'ceiling', load: 'bearer', kind: 'ceiling' },
   {
     id: 'oauth2-jwt-bearer',
-    label: 'express-oauth2-jwt-bearer, ES256 JWT',
+    label: 'express-oauth2-jwt-bearer',
     server: 'oauth2-jwt-bearer',
-    load: 'bearer',
+    load: 'bearer-fresh',
     kind: 'peer',
   },
+  { id: 'passport-jwt', label: 'passport-jwt', server: 'passport-jwt', load: 'bearer-fresh', kind: 'peer' },
+  { id: 'express-jwt', label: 'express-jwt', server: 'express-jwt', load: 'bearer-fresh', kind: 'peer' },
   {
-    id: 'passport-jwt',
-    label: 'passport-jwt, ES256 JWT',
-    server: 'passport-jwt',
-    load: 'bearer',
-    kind: 'peer',
+    id: 'wimse-svid-fresh',
+    label: 'wimse() JWT-SVID fresh',
+    server: 'wimse',
+    load: 'bearer-fresh',
+    kind: 'ours',
+    ...FRESH_SVID,
   },
   {
     id: 'wimse-svid',
-    label: 'wimse() JWT-SVID, cached',
+    label: 'wimse() JWT-SVID repeated',
     server: 'wimse',
     load: 'bearer',
     kind: 'ours',
-    path: 'JWT-SVID',
+    ...REPEATED_SVID,
   },
   {
-    id: 'wimse-svid-nocache',
-    label: 'wimse() JWT-SVID, cache off',
-    server: 'wimse-nocache',
-    load: 'bearer',
+    id: 'wimse-wpt',
+    label: 'wimse() WIT+WPT ES256',
+    server: 'wimse',
+    load: 'wpt',
     kind: 'ours',
-    path: 'JWT-SVID',
+    ...WPT_MEMORY,
   },
-  { id: 'wimse-wpt', label: 'wimse() WIT+WPT', server: 'wimse', load: 'wpt', kind: 'ours', path: 'WIT+WPT' },
   {
-    id: 'passport-wimse-svid',
-    label: "passport 'wimse' JWT-SVID, cached",
+    id: 'wimse-wpt-ed25519',
+    label: 'wimse() WIT+WPT Ed25519',
+    server: 'wimse',
+    load: 'wpt-ed25519',
+    kind: 'ours',
+    ...WPT_MEMORY,
+  },
+  {
+    id: 'wimse-wpt-redis',
+    label: 'wimse() WIT+WPT ES256, Redis',
+    server: 'wimse-redis',
+    load: 'wpt',
+    kind: 'ours',
+    needsRedis: true,
+    ...WPT_REDIS,
+  },
+  {
+    id: 'passport-wimse-svid-fresh',
+    label: "passport 'wimse' JWT-SVID fresh",
     server: 'passport-wimse',
-    load: 'bearer',
+    load: 'bearer-fresh',
     kind: 'ours',
-    path: 'JWT-SVID',
+    ...FRESH_SVID,
   },
   {
     id: 'passport-wimse-wpt',
-    label: "passport 'wimse' WIT+WPT",
+    label: "passport 'wimse' WIT+WPT ES256",
     server: 'passport-wimse',
     load: 'wpt',
     kind: 'ours',
-    path: 'WIT+WPT',
+    ...WPT_MEMORY,
+  },
+  // Koa 3
+  {
+    id: 'koa-ceiling',
+    label: 'koa, no auth (ceiling)',
+    server: 'koa-ceiling',
+    load: 'bearer',
+    kind: 'ceiling',
+    platform: 'koa',
+  },
+  { id: 'koa-jwt', label: 'koa-jwt', server: 'koa-jwt', load: 'bearer-fresh', kind: 'peer', platform: 'koa' },
+  {
+    id: 'koa-wimse-svid-fresh',
+    label: 'koa wimse() JWT-SVID fresh',
+    server: 'koa-wimse',
+    load: 'bearer-fresh',
+    kind: 'ours',
+    platform: 'koa',
+    ...FRESH_SVID,
+  },
+  {
+    id: 'koa-wimse-svid',
+    label: 'koa wimse() JWT-SVID repeated',
+    server: 'koa-wimse',
+    load: 'bearer',
+    kind: 'ours',
+    platform: 'koa',
+    ...REPEATED_SVID,
+  },
+  {
+    id: 'koa-wimse-wpt',
+    label: 'koa wimse() WIT+WPT ES256',
+    server: 'koa-wimse',
+    load: 'wpt',
+    kind: 'ours',
+    platform: 'koa',
+    ...WPT_MEMORY,
+  },
+  {
+    id: 'koa-wimse-wpt-ed25519',
+    label: 'koa wimse() WIT+WPT Ed25519',
+    server: 'koa-wimse',
+    load: 'wpt-ed25519',
+    kind: 'ours',
+    platform: 'koa',
+    ...WPT_MEMORY,
+  },
+  // Nest 11 on @nestjs/platform-express
+  {
+    id: 'nest-ceiling',
+    label: 'nest, no guard (ceiling)',
+    server: 'nest-ceiling',
+    load: 'bearer',
+    kind: 'ceiling',
+    platform: 'nest',
   },
   {
     id: 'nest-passport-jwt',
-    label: "Nest AuthGuard('jwt'), passport-jwt",
+    label: "Nest AuthGuard('jwt') passport-jwt",
     server: 'nest-passport-jwt',
-    load: 'bearer',
+    load: 'bearer-fresh',
     kind: 'peer',
     platform: 'nest',
   },
   {
+    id: 'nest-wimse-svid-fresh',
+    label: 'Nest WimseGuard JWT-SVID fresh',
+    server: 'nest-wimse',
+    load: 'bearer-fresh',
+    kind: 'ours',
+    platform: 'nest',
+    ...FRESH_SVID,
+  },
+  {
     id: 'nest-wimse-svid',
-    label: 'Nest WimseGuard JWT-SVID, cached',
+    label: 'Nest WimseGuard JWT-SVID repeated',
     server: 'nest-wimse',
     load: 'bearer',
     kind: 'ours',
-    path: 'JWT-SVID',
     platform: 'nest',
+    ...REPEATED_SVID,
   },
   {
     id: 'nest-wimse-wpt',
-    label: 'Nest WimseGuard WIT+WPT',
+    label: 'Nest WimseGuard WIT+WPT ES256',
     server: 'nest-wimse',
     load: 'wpt',
     kind: 'ours',
-    path: 'WIT+WPT',
     platform: 'nest',
+    ...WPT_MEMORY,
   },
 ].map((variant) => ({ platform: 'express', ...variant }));
 const only = env.BENCH_HTTP_VARIANTS?.split(',')
@@ -122,15 +222,18 @@ const selected = only ? VARIANTS.filter((variant) => only.includes(variant.id)) 
 
 // Keys and credentials, minted here so the servers only ever see public keys.
 const issuer = es256KeyPair();
-const workload = es256KeyPair();
+const callers = { wpt: es256KeyPair(), 'wpt-ed25519': ed25519KeyPair() };
+const wits = Object.fromEntries(
+  Object.entries(callers).map(([load, workload]) => [load, workloadIdentityToken(issuer, workload)]),
+);
 const bearer = bearerToken(issuer);
-const wit = workloadIdentityToken(issuer, workload);
 const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
+const redis = selected.some((variant) => variant.needsRedis) ? await startRedis() : undefined;
 
 function startServer(name) {
   const child = fork(SERVER, [name], {
     execPath: process.execPath,
-    env: { ...env, BENCH_HTTP_ISSUER_JWK: JSON.stringify(issuer.jwk) },
+    env: { ...env, BENCH_HTTP_ISSUER_JWK: JSON.stringify(issuer.jwk), BENCH_REDIS_URL: redis?.url ?? '' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
@@ -161,18 +264,69 @@ async function stopServer(child) {
   await exited;
 }
 
-/** CPU time (ms) the child has used so far. */
-function childCpu(child) {
+/** CPU time (ms) the child has used so far, and its resident set size (bytes). */
+function childStats(child) {
   return new Promise((resolve) => {
     const onMessage = (message) => {
       if (message?.cpu) {
         child.off('message', onMessage);
-        resolve((message.cpu.user + message.cpu.system) / 1000);
+        resolve({ cpu: (message.cpu.user + message.cpu.system) / 1000, rss: message.rss });
       }
     };
     child.on('message', onMessage);
     child.send('cpu');
   });
+}
+const childCpu = async (child) => (await childStats(child)).cpu;
+
+/**
+ * The Redis the "Redis replay" rows use: WIMSE_REDIS_URL / BENCH_REDIS_URL when set (as
+ * .ci/run exports), otherwise a redis-server started here on a free loopback port, without
+ * persistence, stopped at exit. Undefined (and those rows skipped, said so) without either.
+ */
+async function startRedis() {
+  const given = env.BENCH_REDIS_URL || env.WIMSE_REDIS_URL;
+  if (given) return { url: given, stop: async () => {} };
+  const port = await new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+  const server = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const failed = new Promise((resolve) => server.once('error', resolve));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const ready = await Promise.race([
+      failed.then(() => 'missing'),
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => {
+          socket.end();
+          resolve('ready');
+        });
+        socket.once('error', () => resolve('not yet'));
+      }),
+    ]);
+    if (ready === 'missing') return undefined;
+    if (ready === 'ready') {
+      process.once('exit', () => server.kill());
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        stop: async () => {
+          server.kill();
+          await once(server, 'exit');
+        },
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  server.kill();
+  return undefined;
 }
 
 /** CPU time (ms) all cores of the machine have spent busy so far. */
@@ -217,8 +371,8 @@ function get(port, headers) {
   });
 }
 
-/** Hands out each pre-minted proof once; running out is reported as a failure. */
-function proofFeeder(proofs) {
+/** Hands out each pre-minted token once; running out is reported as a failure. */
+function tokenFeeder(tokens) {
   let next = 0;
   const feeder = {
     exhausted: false,
@@ -226,17 +380,37 @@ function proofFeeder(proofs) {
       return next;
     },
     take() {
-      if (next < proofs.length) return proofs[next++];
+      if (next < tokens.length) return tokens[next++];
       // Reusing a proof gets a 401 (replay), which fails the run below; the flag says why.
       feeder.exhausted = true;
-      return proofs[proofs.length - 1];
+      return tokens[tokens.length - 1];
     },
   };
   return feeder;
 }
 
-const wptHeaders = (proof) => ({ 'workload-identity-token': wit, authorization: `WPT ${proof}` });
-const bearerHeaders = { authorization: `Bearer ${bearer}` };
+/** The request headers of one request of `load`, taking a fresh token from `feeder` if needed. */
+function headersFor(load, feeder) {
+  if (load === 'bearer') return { authorization: `Bearer ${bearer}` };
+  if (load === 'bearer-fresh') return { authorization: `Bearer ${feeder.take()}` };
+  return { 'workload-identity-token': wits[load], authorization: `WPT ${feeder.take()}` };
+}
+
+/** Pre-mints what `variant` sends: enough fresh tokens for the whole run, or nothing. */
+function mintFor(variant) {
+  if (variant.load === 'bearer') return undefined;
+  const perSecond = Math.max(ceilingPeaks.get(variant.platform) ?? 20_000, 1000) * 1.5;
+  const count =
+    PROOFS || Math.ceil(perSecond * (Math.ceil(WARMUP) + Math.ceil(DURATION) + 1)) + CONNECTIONS * 4;
+  const lifetime = Math.min(290, Math.max(120, Math.ceil(WARMUP + DURATION) + 90));
+  const t0 = performance.now();
+  const tokens =
+    variant.load === 'bearer-fresh'
+      ? mintBearerTokens(issuer, count, lifetime)
+      : mintProofs(wits[variant.load], callers[variant.load], count, lifetime);
+  console.log(`  minted ${count} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return tokenFeeder(tokens);
+}
 
 /**
  * Checks that the server enforces what it is measured for: no credential is refused (except
@@ -249,13 +423,12 @@ async function preflight(variant, port, feeder) {
   if (anonymous.status !== expectAnonymous) {
     problems.push(`no credential: HTTP ${anonymous.status}, expected ${expectAnonymous}`);
   }
-  const proof = variant.load === 'wpt' ? feeder.take() : undefined;
-  const headers = proof ? wptHeaders(proof) : bearerHeaders;
+  const headers = headersFor(variant.load, feeder);
   const accepted = await get(port, headers);
   if (accepted.status !== 200 || accepted.body !== '{"ok":true}') {
     problems.push(`credential: HTTP ${accepted.status} ${accepted.body.slice(0, 300)}`);
   }
-  if (proof) {
+  if (variant.load.startsWith('wpt')) {
     const replayed = await get(port, headers);
     if (replayed.status !== 401) problems.push(`replayed proof: HTTP ${replayed.status}, expected 401`);
   }
@@ -265,11 +438,14 @@ async function preflight(variant, port, feeder) {
 /** Loads the server for `duration` seconds; latencies of every response kept (ms, float). */
 async function load(variant, port, duration, feeder) {
   const request = { method: 'GET', path: ROUTE };
-  if (variant.load === 'wpt') {
-    // Called by autocannon before every request it sends: a fresh proof each time.
-    request.setupRequest = (req) => ({ ...req, headers: { ...req.headers, ...wptHeaders(feeder.take()) } });
+  if (feeder) {
+    // Called by autocannon before every request it sends: a fresh token each time.
+    request.setupRequest = (req) => ({
+      ...req,
+      headers: { ...req.headers, ...headersFor(variant.load, feeder) },
+    });
   } else {
-    request.headers = bearerHeaders; // the same bearer token every time, as a real caller does
+    request.headers = headersFor(variant.load); // the same bearer token every time
   }
   const latencies = [];
   const tracker = autocannon({
@@ -309,24 +485,22 @@ function problemsOf(result, phase) {
 
 const rows = [];
 const failures = [];
-let ceilingPeak; // highest per-second rate of the ceiling: no authenticated variant goes faster
+const skipped = [];
+// Highest per-second rate of each platform's ceiling: sizes the fresh-token supply.
+const ceilingPeaks = new Map();
 const started = Date.now();
-console.log(
-  `HTTP benchmark — node ${process.version}, ${os.cpus().length} CPUs, ${CONNECTIONS} connections, ` +
-    `${WARMUP} s warmup + ${DURATION} s measured per variant, 127.0.0.1${SMOKE ? ' (smoke)' : ''}`,
-);
+const header =
+  `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, ` +
+  `${CONNECTIONS} connections, ${WARMUP} s warmup + ${DURATION} s measured per variant, 127.0.0.1`;
+console.log(`HTTP benchmark — ${header}${SMOKE ? ' (smoke)' : ''}`);
 
 for (const variant of selected) {
-  let feeder;
-  if (variant.load === 'wpt') {
-    const perSecond = Math.max(ceilingPeak ?? 20_000, 1000) * 1.5;
-    const count =
-      PROOFS || Math.ceil(perSecond * (Math.ceil(WARMUP) + Math.ceil(DURATION) + 1)) + CONNECTIONS * 4;
-    const lifetime = Math.min(290, Math.max(120, Math.ceil(WARMUP + DURATION) + 90));
-    const t0 = performance.now();
-    feeder = proofFeeder(mintProofs(wit, workload, count, lifetime));
-    console.log(`  minted ${count} proofs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (variant.needsRedis && !redis) {
+    skipped.push(`${variant.label}: no Redis (set WIMSE_REDIS_URL or install redis-server)`);
+    console.log(`- ${variant.label}: skipped, no Redis`);
+    continue;
   }
+  const feeder = mintFor(variant);
   const server = await startServer(variant.server).catch((error) => ({ error }));
   if (server.error) {
     failures.push(`${variant.label}: ${server.error.message}`);
@@ -344,24 +518,30 @@ for (const variant of selected) {
       runner,
       server: serverCpu,
     } = await watchingOthers(server.child, () => load(variant, server.port, DURATION, feeder));
+    const { rss } = await childStats(server.child);
     problems.push(...problemsOf(result, 'run'));
     if (feeder?.exhausted) {
-      problems.push(`ran out of pre-minted proofs after ${feeder.used}; set BENCH_HTTP_PROOFS higher`);
+      problems.push(`ran out of pre-minted tokens after ${feeder.used}; set BENCH_HTTP_PROOFS higher`);
     }
     const row = {
       ...variant,
       rps: result.requests.mean,
+      p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
+      rss,
       non2xx: result.non2xx,
       total: result['2xx'],
       others,
       failed: problems.length > 0,
     };
     rows.push(row);
-    if (variant.kind === 'ceiling' && !row.failed) ceilingPeak = Math.max(result.requests.max, row.rps);
+    if (variant.kind === 'ceiling' && !row.failed) {
+      ceilingPeaks.set(variant.platform, Math.max(result.requests.max, row.rps));
+    }
     console.log(
-      `${row.failed ? '✗' : '✓'} ${variant.label}: ${row.rps.toFixed(0)} req/s, p99 ${row.p99.toFixed(2)} ms, ` +
-        `CPU: server ${serverCpu.toFixed(2)}, autocannon ${runner.toFixed(2)}, other processes ${others.toFixed(2)}` +
+      `${row.failed ? '✗' : '✓'} ${variant.label}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, ` +
+        `p99 ${row.p99.toFixed(2)} ms, RSS ${(rss / 2 ** 20).toFixed(0)} MB, CPU: server ${serverCpu.toFixed(2)}, ` +
+        `autocannon ${runner.toFixed(2)}, other processes ${others.toFixed(2)}` +
         (row.failed ? ` — ${problems.join('; ')}` : ''),
     );
     for (const problem of problems) failures.push(`${variant.label}: ${problem}`);
@@ -372,68 +552,89 @@ for (const variant of selected) {
     await stopServer(server.child);
   }
 }
+await redis?.stop();
 
-// Ratios only against variants that ran clean.
+// Ratios only against variants that ran clean, each against its own platform.
 const clean = rows.filter((row) => !row.failed);
-const ceiling = clean.find((row) => row.kind === 'ceiling');
-/** The fastest clean peer per platform: each row's ×peer reference. */
+const ceilings = new Map(clean.filter((r) => r.kind === 'ceiling').map((r) => [r.platform, r]));
 const fastestPeers = new Map();
 for (const row of clean.filter((r) => r.kind === 'peer')) {
   if (!(fastestPeers.get(row.platform)?.rps >= row.rps)) fastestPeers.set(row.platform, row);
 }
-const peerOf = (row) => fastestPeers.get(row.platform);
-const ratio = (value, reference) => (reference ? (value / reference).toFixed(2) : '–');
+const reference = (row, against) => (against === 'peer' ? fastestPeers : ceilings).get(row.platform);
+const ratio = (value, ref) => (ref ? (value / ref).toFixed(2) : '–');
+const verdict = (row) => {
+  if (!row.target) return '';
+  const ref = reference(row, row.target.against);
+  if (row.failed || !ref) return '–';
+  const achieved = row.rps / ref.rps;
+  return `${achieved >= row.target.ratio ? 'pass' : 'MISS'} (≥ ${row.target.ratio.toFixed(2)} × ${row.target.against})`;
+};
 const columns = [
-  ['variant', 38, (r) => r.label + (r.failed ? ' (FAILED)' : '')],
-  ['req/s', 8, (r) => r.rps.toFixed(0)],
+  ['variant', 36, (r) => r.label + (r.failed ? ' (FAILED)' : '')],
+  ['req/s', 7, (r) => r.rps.toFixed(0)],
+  ['p50 ms', 7, (r) => r.p50.toFixed(2)],
   ['p99 ms', 7, (r) => r.p99.toFixed(2)],
-  ['non-2xx', 8, (r) => String(r.non2xx)],
-  ['req/s ×ceil', 12, (r) => (r.failed ? '–' : ratio(r.rps, ceiling?.rps))],
-  ['req/s ×peer', 12, (r) => (r.failed ? '–' : ratio(r.rps, peerOf(r)?.rps))],
-  ['p99 ×ceil', 10, (r) => (r.failed ? '–' : ratio(r.p99, ceiling?.p99))],
-  ['p99 ×peer', 10, (r) => (r.failed ? '–' : ratio(r.p99, peerOf(r)?.p99))],
-  ['other CPU', 10, (r) => r.others.toFixed(2)],
+  ['RSS MB', 7, (r) => (r.rss / 2 ** 20).toFixed(0)],
+  ['×ceiling', 9, (r) => (r.failed ? '–' : ratio(r.rps, ceilings.get(r.platform)?.rps))],
+  ['×peer', 6, (r) => (r.failed ? '–' : ratio(r.rps, fastestPeers.get(r.platform)?.rps))],
+  ['target', 26, verdict],
+  ['other CPU', 9, (r) => r.others.toFixed(2)],
 ];
-const peerList =
-  [...fastestPeers].map(([platform, peer]) => `${platform}: ${peer.label}`).join('; ') || 'none measured';
 const line = (cells) =>
   cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[0][1]) : cell.padStart(columns[i][1]))).join(' ');
 console.log(`\n${line(columns.map(([title]) => title))}`);
 for (const row of rows) console.log(line(columns.map(([, , cell]) => cell(row))));
-console.log(
-  `\nreq/s: autocannon's mean of per-second counts; p99: from every response's latency. ×peer is ` +
-    `against the fastest peer on the row's platform (${peerList}); p99 ratios below 1 are better. ` +
-    `×ceil is against the Express ceiling for every row.\n` +
-    `"cached": the same bearer token on every request (as real callers reuse them) hits the core's ` +
-    `verified-token cache — signature verified once, aud and exp re-checked per request. The peers do ` +
-    `not cache; "cache off" (cacheSize: { jwtSvid: 0 }) verifies every request as they do. WIT+WPT: ` +
-    `a fresh pre-minted proof per request, same WIT (cached), replay store on.\n` +
-    `other CPU: cores used by processes other than the runner and the server during the measurement.`,
-);
+const peerList =
+  [...fastestPeers].map(([platform, peer]) => `${platform}: ${peer.label}`).join('; ') || 'none measured';
+const notes = [
+  `req/s: autocannon's mean of per-second counts; p50/p99: from every response's latency; RSS: the ` +
+    `server process after the measurement. ×ceiling: against the same platform's unauthenticated ` +
+    `row; ×peer: against the fastest bearer peer on the same platform (${peerList}).`,
+  `Peers and "fresh" rows get a new ES256 bearer JWT (a JWT-SVID with iss and jti) on every request, so ` +
+    `every request verifies a signature. "repeated": the same token every request (callers reuse ` +
+    `bearer tokens) — our verified-token cache checks the signature once, then aud and time per request. ` +
+    `WIT+WPT: one WIT (cached), a fresh pre-minted proof per request, replay store on (in memory, or ` +
+    `Redis through @wimse-auth/redis and ioredis).`,
+  `other CPU: cores used by processes other than the runner and the server during the measurement.`,
+];
+for (const note of notes) console.log(`\n${note}`);
 const busiest = Math.max(0, ...rows.map((row) => row.others));
-if (busiest > 0.15) {
+const disturbed = busiest > 0.15;
+if (disturbed) {
   console.log(
     `\nWARNING: other processes used up to ${busiest.toFixed(2)} CPU during the measurements; ` +
       `the load generator and the server each need a core, so the figures above are disturbed. ` +
       `Re-run on a quiet machine.`,
   );
 }
-
-for (const [platform, fastestPeer] of fastestPeers) {
-  const ours = clean.filter((r) => r.kind === 'ours' && r.platform === platform);
-  if (ours.length === 0) continue;
-  console.log(`\nTargets (req/s against ${fastestPeer.label}, ${fastestPeer.rps.toFixed(0)} req/s):`);
-  for (const row of ours) {
-    const goal = row.path === 'JWT-SVID' ? 1 : 0.8;
-    const achieved = row.rps / fastestPeer.rps;
-    console.log(
-      `  ${row.path.padEnd(9)} ${row.label.padEnd(36)} ${achieved.toFixed(2)} × peer  (target ≥ ${goal.toFixed(2)})  ${
-        achieved >= goal ? 'pass' : 'MISS'
-      }`,
-    );
-  }
-}
+for (const note of skipped) console.log(`\nSkipped: ${note}`);
 console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+
+// A full, clean run is the record quoted by docs/performance.md.
+if (!SMOKE && !only && failures.length === 0) {
+  const cells = (row) => columns.map(([, , cell]) => cell(row).replace(/\|/g, '\\|'));
+  const markdown = [
+    '# HTTP benchmark — latest full run',
+    '',
+    `Written by \`npm run bench:http\` on ${new Date().toISOString().slice(0, 10)}: ${header}.`,
+    '',
+    `| ${columns.map(([title]) => title).join(' | ')} |`,
+    `| --- | ${columns
+      .slice(1)
+      .map(() => '---:')
+      .join(' | ')} |`,
+    ...rows.map((row) => `| ${cells(row).join(' | ')} |`),
+    '',
+    ...notes.flatMap((note) => [note, '']),
+    ...(disturbed ? [`Other processes used up to ${busiest.toFixed(2)} CPU: figures disturbed.`, ''] : []),
+    ...skipped.map((note) => `Skipped: ${note}`),
+  ].join('\n');
+  const file = new URL('../results/latest.md', import.meta.url);
+  mkdirSync(new URL('.', file), { recursive: true });
+  writeFileSync(file, `${markdown.trimEnd()}\n`);
+  console.log(`Saved ${fileURLToPath(file)}.`);
+}
 
 if (failures.length > 0) {
   console.error(`\nBENCHMARK FAILED — these variants are not measurements of successful requests:`);

@@ -1,9 +1,10 @@
 // One server variant of the HTTP benchmark, in its own process (started by run.mjs with the
 // variant name as argv[2] and the issuer's public JWK in BENCH_HTTP_ISSUER_JWK). Listens on
 // 127.0.0.1, an ephemeral port, reported to the parent over IPC as { port }.
-// Every variant serves the same route with the same handler; only the guard in front differs.
-// The Express variants share one Express app (below); the Nest variants (`nestApps`) are one
-// Nest app on @nestjs/platform-express whose controller returns the same { ok: true }.
+// Every variant serves the same route with the same { ok: true } answer; only the guard in
+// front differs. The Express variants share one Express app (below), the Koa variants one
+// Koa app (`koaApps`), the Nest variants (`nestApps`) one Nest app on
+// @nestjs/platform-express.
 import { createPublicKey } from 'node:crypto';
 import http from 'node:http';
 import express from 'express';
@@ -24,6 +25,10 @@ function listen(requestListener) {
     server.listen(0, '127.0.0.1', () => resolve(server.address().port));
   });
 }
+
+/** The issuer's public key as PEM, how the jsonwebtoken-based peers take it. */
+const issuerPem = () =>
+  createPublicKey({ key: issuerJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
 
 async function wimseTrust() {
   const { JwtBundle, StaticBundleSource } = await import('@wimse-auth/core');
@@ -65,12 +70,11 @@ const guards = {
   'passport-jwt': async () => {
     const { default: passport } = await import('passport');
     const { ExtractJwt, Strategy } = await import('passport-jwt');
-    const pem = createPublicKey({ key: issuerJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
     passport.use(
       new Strategy(
         {
           jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-          secretOrKey: pem,
+          secretOrKey: issuerPem(),
           algorithms: [ALG],
           issuer: ISSUER,
           audience: ORIGIN,
@@ -87,10 +91,22 @@ const guards = {
     return [wimse({ trust: await wimseTrust(), audience: { origins: [ORIGIN] } })];
   },
 
-  // Ours with the JWT-SVID cache off: every bearer request verifies the signature, like the peers.
-  'wimse-nocache': async () => {
+  // auth0's express-jwt (jsonwebtoken underneath) with the PEM public key, iss and aud.
+  'express-jwt': async () => {
+    const { expressjwt } = await import('express-jwt');
+    return [expressjwt({ secret: issuerPem(), algorithms: [ALG], issuer: ISSUER, audience: ORIGIN })];
+  },
+
+  // Ours with the replay store in Redis (BENCH_REDIS_URL), as several replicas would run it.
+  'wimse-redis': async () => {
     const { wimse } = await import('@wimse-auth/express');
-    return [wimse({ trust: await wimseTrust(), audience: { origins: [ORIGIN] }, cacheSize: { jwtSvid: 0 } })];
+    const { redisReplayStore } = await import('@wimse-auth/redis');
+    const { Redis } = await import('ioredis');
+    const client = new Redis(process.env.BENCH_REDIS_URL, { lazyConnect: true });
+    await client.connect();
+    // Its own key space: the Redis may be shared (CI runs the test suites against it).
+    const replayStore = redisReplayStore({ client, keyPrefix: `bench:replay:${process.pid}:` });
+    return [wimse({ trust: await wimseTrust(), audience: { origins: [ORIGIN] }, replayStore })];
   },
 
   // Ours through passport: the 'wimse' strategy of @wimse-auth/passport.
@@ -117,7 +133,7 @@ async function nestApp({ guard, imports = [], providers = [] }) {
   }
   Controller(ROUTE.slice(1))(OrdersController);
   const descriptor = Object.getOwnPropertyDescriptor(OrdersController.prototype, 'list');
-  for (const decorator of [Get(), UseGuards(guard)])
+  for (const decorator of guard ? [Get(), UseGuards(guard)] : [Get()])
     decorator(OrdersController.prototype, 'list', descriptor);
   class BenchModule {}
   Module({ imports, controllers: [OrdersController], providers })(BenchModule);
@@ -128,6 +144,9 @@ async function nestApp({ guard, imports = [], providers = [] }) {
 
 /** The Nest variants: the same app, only the guard on GET /orders differs. */
 const nestApps = {
+  // Unauthenticated ceiling of the Nest platform: the same controller without a guard.
+  'nest-ceiling': async () => nestApp({}),
+
   // Ours: WimseModule.forRoot with the core's default caches, WimseGuard on the route.
   'nest-wimse': async () => {
     const { WimseGuard, WimseModule } = await import('@wimse-auth/nestjs');
@@ -143,7 +162,7 @@ const nestApps = {
     const { Injectable } = await import('@nestjs/common');
     const { AuthGuard, PassportModule, PassportStrategy } = await import('@nestjs/passport');
     const { ExtractJwt, Strategy } = await import('passport-jwt');
-    const pem = createPublicKey({ key: issuerJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const pem = issuerPem();
     class JwtStrategy extends PassportStrategy(Strategy) {
       constructor() {
         super({
@@ -163,8 +182,42 @@ const nestApps = {
   },
 };
 
+/**
+ * One Koa 3 app: GET /orders answers { ok: true } (other paths 404) behind the variant's
+ * middleware. Koa's default error handling renders the guards' 401s (both throw
+ * ctx.throw-compatible errors with `status` and `expose`).
+ */
+async function koaApp(middleware) {
+  const { default: Koa } = await import('koa');
+  const app = new Koa();
+  for (const fn of middleware) app.use(fn);
+  app.use((ctx) => {
+    if (ctx.method === 'GET' && ctx.path === ROUTE) ctx.body = { ok: true };
+  });
+  return listen(app.callback());
+}
+
+/** The Koa variants. */
+const koaApps = {
+  'koa-ceiling': async () => koaApp([]),
+
+  // koa-jwt (jsonwebtoken underneath) with the PEM public key, iss and aud.
+  'koa-jwt': async () => {
+    const { default: jwt } = await import('koa-jwt');
+    return koaApp([jwt({ secret: issuerPem(), algorithms: [ALG], issuer: ISSUER, audience: ORIGIN })]);
+  },
+
+  // Ours: @wimse-auth/koa's wimse() with the core's default caches.
+  'koa-wimse': async () => {
+    const { wimse } = await import('@wimse-auth/koa');
+    return koaApp([wimse({ trust: await wimseTrust(), audience: { origins: [ORIGIN] } })]);
+  },
+};
+
 let port;
-if (Object.hasOwn(nestApps, variant)) {
+if (Object.hasOwn(koaApps, variant)) {
+  port = await koaApps[variant]();
+} else if (Object.hasOwn(nestApps, variant)) {
   await import('reflect-metadata');
   port = await nestApps[variant]();
 } else {
@@ -183,8 +236,9 @@ if (Object.hasOwn(nestApps, variant)) {
 }
 // The runner owns this process: exit when it goes away or asks us to.
 process.on('disconnect', () => process.exit(0));
-// CPU time this process used, so the runner can tell how busy the rest of the machine was.
+// CPU time this process used, so the runner can tell how busy the rest of the machine was,
+// and its resident memory.
 process.on('message', (message) => {
-  if (message === 'cpu') process.send({ cpu: process.cpuUsage() });
+  if (message === 'cpu') process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss() });
 });
 process.send({ port });
