@@ -15,6 +15,13 @@ export interface ServerConfig {
   readonly issuers: IssuerPolicy;
   /** The one workload `/admin` admits. */
   readonly adminId: string;
+  /** Headers whose tokens proofs must bind with `oth` (none unless a suite sets them). */
+  readonly otherTokenHeaders?: readonly string[];
+  /**
+   * Receives every line the set-up's logging would write (error handlers, Koa's `error`
+   * event, Nest's Logger), so suites can assert no token material is ever logged.
+   */
+  readonly log?: (line: string) => void;
 }
 
 /** How an adapter renders failures of a given status: a problem+json body, or a body we only check is safe. */
@@ -22,8 +29,8 @@ export type BodyFormat = 'problem' | 'opaque';
 
 /**
  * One adapter set-up. `start` must serve, on a fresh HTTP server:
- * GET /orders (authentication required), GET /optional (credentials optional),
- * GET /admin (authentication + requireWorkload(adminId)); each success answers
+ * /orders (authentication required), /optional (credentials optional), /admin
+ * (authentication + requireWorkload(adminId)), for every method; each success answers
  * `{ "principal": { id, trustDomain, credential, credentialForm } | null }`.
  */
 export interface AdapterSetup {

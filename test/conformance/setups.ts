@@ -1,8 +1,9 @@
 // One factory per adapter set-up. Adding an adapter to the conformance suite means adding
 // one entry here; the cases in cases.ts run unchanged against every entry.
 import { createServer, type Server } from 'node:http';
+import { inspect } from 'node:util';
 import Router from '@koa/router';
-import { Controller, Get, Module, type Type } from '@nestjs/common';
+import { All, Controller, type LoggerService, Module, type Type } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import {
@@ -37,12 +38,31 @@ function seen(principal: unknown): SeenPrincipal | null {
 }
 
 function authenticatorFor(config: ServerConfig): Authenticator {
-  return createAuthenticator({ trust: config.trust, audience: config.audience, issuers: config.issuers });
+  return createAuthenticator({
+    trust: config.trust,
+    audience: config.audience,
+    issuers: config.issuers,
+    ...(config.otherTokenHeaders === undefined ? {} : { otherTokenHeaders: config.otherTokenHeaders }),
+  });
+}
+
+/** Writes an error the way an application's error logging would: message, stack and causes. */
+function logError(config: ServerConfig, error: unknown): void {
+  config.log?.(inspect(error, { depth: 5 }));
+}
+
+/** Express's last handler: logs what reached it, then lets Express answer. */
+function expressErrorLogger(config: ServerConfig): ErrorRequestHandler {
+  return (error, _req, _res, next) => {
+    logError(config, error);
+    next(error);
+  };
 }
 
 /** What an Express app does with errors the adapter hands on (passport's this.error). */
-function expressErrorHandler(authenticator: Authenticator): ErrorRequestHandler {
+function expressErrorHandler(config: ServerConfig, authenticator: Authenticator): ErrorRequestHandler {
   return (error, _req, res, next) => {
+    logError(config, error);
     if (!isWimseError(error)) return next(error);
     const { status, headers, body } = errorResponse(error, { accept: authenticator.accept });
     res.status(status).set(headers).json(body);
@@ -57,9 +77,10 @@ const expressMiddleware: AdapterSetup = {
     const handler = (req: Request & { wimse?: WorkloadPrincipal }, res: express.Response) =>
       res.json({ principal: seen(req.wimse) });
     const app = express();
-    app.get('/orders', expressWimse({ authenticator }), handler);
-    app.get('/optional', expressWimse({ authenticator, credentialsRequired: false }), handler);
-    app.get('/admin', expressWimse({ authenticator }), expressRequireWorkload(config.adminId), handler);
+    app.all('/orders', expressWimse({ authenticator }), handler);
+    app.all('/optional', expressWimse({ authenticator, credentialsRequired: false }), handler);
+    app.all('/admin', expressWimse({ authenticator }), expressRequireWorkload(config.adminId), handler);
+    app.use(expressErrorLogger(config));
     return listen(createServer(app));
   },
 };
@@ -77,15 +98,15 @@ const expressPassport: AdapterSetup = {
     const handler = (req: Request, res: express.Response) => res.json({ principal: seen(req.user) });
     const app = express();
     app.use(passport.initialize());
-    app.get('/orders', passport.authenticate('wimse', { session: false }), handler);
-    app.get('/optional', passport.authenticate('wimse-optional', { session: false }), handler);
-    app.get(
+    app.all('/orders', passport.authenticate('wimse', { session: false }), handler);
+    app.all('/optional', passport.authenticate('wimse-optional', { session: false }), handler);
+    app.all(
       '/admin',
       passport.authenticate('wimse', { session: false }),
       expressRequireWorkload(config.adminId),
       handler,
     );
-    app.use(expressErrorHandler(authenticator));
+    app.use(expressErrorHandler(config, authenticator));
     return listen(createServer(app));
   },
 };
@@ -100,11 +121,12 @@ const koaMiddleware: AdapterSetup = {
     const handler = (ctx: Koa.Context) => {
       ctx.body = { principal: seen(ctx.state.wimse) };
     };
-    router.get('/orders', koaWimse({ authenticator }), handler);
-    router.get('/optional', koaWimse({ authenticator, credentialsRequired: false }), handler);
-    router.get('/admin', koaWimse({ authenticator }), koaRequireWorkload(config.adminId), handler);
+    router.all('/orders', koaWimse({ authenticator }), handler);
+    router.all('/optional', koaWimse({ authenticator, credentialsRequired: false }), handler);
+    router.all('/admin', koaWimse({ authenticator }), koaRequireWorkload(config.adminId), handler);
     const app = new Koa();
     app.silent = true;
+    app.on('error', (error: unknown) => logError(config, error));
     app.use(router.routes());
     return listen(createServer(app.callback()));
   },
@@ -122,9 +144,9 @@ const koaPassport: AdapterSetup = {
     const handler = (ctx: Koa.Context) => {
       ctx.body = { principal: seen(ctx.state.user) };
     };
-    router.get('/orders', passport.authenticate('wimse', { session: false }), handler);
-    router.get('/optional', passport.authenticate('wimse-optional', { session: false }), handler);
-    router.get(
+    router.all('/orders', passport.authenticate('wimse', { session: false }), handler);
+    router.all('/optional', passport.authenticate('wimse-optional', { session: false }), handler);
+    router.all(
       '/admin',
       passport.authenticate('wimse', { session: false }),
       koaRequireWorkload(config.adminId),
@@ -132,6 +154,7 @@ const koaPassport: AdapterSetup = {
     );
     const app = new Koa();
     app.silent = true;
+    app.on('error', (error: unknown) => logError(config, error));
     app.use(passport.initialize());
     app.use(router.routes());
     return listen(createServer(app.callback()));
@@ -159,21 +182,34 @@ function nestModule(config: ServerConfig): Type<unknown> {
     }
   }
   Controller()(ConformanceController);
-  decorate(ConformanceController, 'orders', [Get('orders')]);
-  decorate(ConformanceController, 'optional', [Get('optional'), OptionalAuthentication()]);
-  decorate(ConformanceController, 'admin', [Get('admin'), AllowWorkloads(config.adminId)]);
+  decorate(ConformanceController, 'orders', [All('orders')]);
+  decorate(ConformanceController, 'optional', [All('optional'), OptionalAuthentication()]);
+  decorate(ConformanceController, 'admin', [All('admin'), AllowWorkloads(config.adminId)]);
   for (const method of ['orders', 'optional', 'admin'])
     Workload()(ConformanceController.prototype, method, 0);
 
   class ConformanceModule {}
   Module({
     imports: [
-      WimseModule.forRoot({ trust: config.trust, audience: config.audience, issuers: config.issuers }),
+      WimseModule.forRoot({
+        trust: config.trust,
+        audience: config.audience,
+        issuers: config.issuers,
+        ...(config.otherTokenHeaders === undefined ? {} : { otherTokenHeaders: config.otherTokenHeaders }),
+      }),
     ],
     controllers: [ConformanceController],
     providers: [{ provide: APP_GUARD, useClass: WimseGuard }],
   })(ConformanceModule);
   return ConformanceModule;
+}
+
+/** Nest's Logger, writing to the suite's log sink (silent when the suite does not capture). */
+function nestLogger(config: ServerConfig): LoggerService | false {
+  const { log } = config;
+  if (log === undefined) return false;
+  const write = (...parts: unknown[]) => log(parts.map((part) => inspect(part, { depth: 5 })).join(' '));
+  return { log: write, error: write, warn: write, debug: write, verbose: write, fatal: write };
 }
 
 const nestExpress: AdapterSetup = {
@@ -182,7 +218,7 @@ const nestExpress: AdapterSetup = {
   // core's problem body, but as application/json.
   bodyFormat: () => 'opaque',
   async start(config) {
-    const app = await NestFactory.create(nestModule(config), { logger: false });
+    const app = await NestFactory.create(nestModule(config), { logger: nestLogger(config) });
     await app.listen(0, '127.0.0.1');
     return app.getHttpServer() as Server;
   },
@@ -193,7 +229,9 @@ const nestFastify: AdapterSetup = {
   // With WimseExceptionFilter: the core's error response, application/problem+json.
   bodyFormat: () => 'problem',
   async start(config) {
-    const app = await NestFactory.create(nestModule(config), new FastifyAdapter(), { logger: false });
+    const app = await NestFactory.create(nestModule(config), new FastifyAdapter(), {
+      logger: nestLogger(config),
+    });
     app.useGlobalFilters(new WimseExceptionFilter());
     await app.listen(0, '127.0.0.1');
     return app.getHttpServer() as Server;

@@ -34,6 +34,7 @@ import {
 import { resolveWptSettings, verifyWpt, type WptSettings } from '../verify/wpt.js';
 import { type AudienceOptions, AudiencePolicy } from './audience-policy.js';
 import { extractCredentials, otherTokens, type PresentedCredentials, txnToken } from './credentials.js';
+import { guardedBundleSource, resolveDependencyTimeout, withinDeadline } from './dependency-guards.js';
 import type { HttpRequestLike } from './http-request.js';
 import { createPrincipal, type WorkloadPrincipal } from './principal.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
@@ -79,6 +80,13 @@ export interface AuthenticatorOptions extends TimeOptions {
   /** Longest token accepted, in characters. Default 16384. */
   maxTokenLength?: number;
   /**
+   * Longest wait, in milliseconds, for the trust source (`getBundle`) and for the replay
+   * store on one request. Past it the request fails closed with 503 `trust_unavailable`, so
+   * a hanging dependency cannot hold requests open. Synchronous answers are never delayed.
+   * Default 5000.
+   */
+  dependencyTimeoutMs?: number;
+  /**
    * Receives `authenticated`, `rejected`, `replay`, `cache.hit` and `cache.miss` events (also
    * published on `diagnostics_channel` as `wimse-auth:<name>`). Never given token material.
    */
@@ -106,7 +114,9 @@ export interface Authenticator {
 }
 
 interface Settings {
+  /** The configured source, bounded by `dependencyTimeoutMs` and checked (see guardedBundleSource). */
   readonly trust: BundleSource;
+  readonly dependencyTimeoutMs: number;
   readonly accept: ReadonlySet<CredentialKind>;
   readonly audience: AudiencePolicy;
   readonly replayStore: ReplayStore;
@@ -132,10 +142,15 @@ function resolveAccept(accept: readonly CredentialKind[] | undefined): ReadonlyS
 function resolveSettings(options: AuthenticatorOptions): Settings {
   if (options === undefined || typeof options !== 'object')
     throw new TypeError('authenticator options are required');
-  const trust = options.trust;
-  if (trust === undefined || trust === null || typeof trust.getBundle !== 'function') {
+  if (
+    options.trust === undefined ||
+    options.trust === null ||
+    typeof options.trust.getBundle !== 'function'
+  ) {
     throw new TypeError('trust must be a BundleSource (an object with getBundle)');
   }
+  const dependencyTimeoutMs = resolveDependencyTimeout(options.dependencyTimeoutMs);
+  const trust = guardedBundleSource(options.trust, dependencyTimeoutMs);
   const timeOptions: TimeOptions = {};
   if (options.clock !== undefined) timeOptions.clock = options.clock;
   if (options.clockTolerance !== undefined) timeOptions.clockTolerance = options.clockTolerance;
@@ -161,9 +176,14 @@ function resolveSettings(options: AuthenticatorOptions): Settings {
   });
   return {
     trust,
+    dependencyTimeoutMs,
     accept: resolveAccept(options.accept),
     audience: new AudiencePolicy(options.audience),
-    replayStore: options.replayStore ?? new MemoryReplayStore({ now: () => clock().getTime() }),
+    // With the system clock the store also keeps real (monotonic) time, which a clock step
+    // cannot move; an injected clock drives the store alone.
+    replayStore:
+      options.replayStore ??
+      new MemoryReplayStore(options.clock === undefined ? {} : { now: () => clock().getTime() }),
     wit: resolveWitSettings({
       ...common,
       ...(options.witProfile === undefined ? {} : { profile: options.witProfile }),
@@ -327,13 +347,17 @@ class RequestAuthenticator implements Authenticator {
   }
 
   async #rememberProof(callerId: string, jti: string, expiresAt: Date): Promise<void> {
-    const { replayStore, wpt } = this.#settings;
+    const { replayStore, wpt, dependencyTimeoutMs } = this.#settings;
     // Hashing bounds key size and keeps hostile jti bytes out of the store's key space.
     const key = sha256Base64Url(JSON.stringify([callerId, jti]));
     const rememberUntil = expiresAt.getTime() + wpt.time.tolerance * 1000;
     let fresh: boolean;
     try {
-      fresh = await replayStore.checkAndRemember(key, rememberUntil);
+      fresh = await withinDeadline(
+        replayStore.checkAndRemember(key, rememberUntil),
+        dependencyTimeoutMs,
+        'replay store',
+      );
     } catch (cause) {
       if (isWimseError(cause)) throw cause;
       throw new TrustUnavailableError('replay store unavailable', { cause });

@@ -22,7 +22,10 @@ export const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024;
 
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text, so the JSON parser refuses it: no JOSE
+// producer emits one (RFC 8259 §8.1), and a second spelling of the same header or claims
+// is exactly what canonical parsing is here to exclude.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function malformed(what: string, detail: string): AuthenticationError {
   return new AuthenticationError('credentials_malformed', `${what} is not a valid compact JWS: ${detail}`);
