@@ -2,6 +2,7 @@ export {
   type BundleEndpoint,
   type BundleEndpointOptions,
   type BundleProvider,
+  type EndpointFault,
   serveBundleEndpoint,
 } from './bundle-endpoint.js';
 export { sha256Base64Url } from './jws.js';
@@ -12,6 +13,12 @@ export {
   type TestKeyPair,
   type WorkloadKey,
 } from './keys.js';
+export {
+  type JwksProvider,
+  type OidcDiscoveryOptions,
+  type OidcDiscoveryServer,
+  serveOidcDiscovery,
+} from './oidc-discovery.js';
 export {
   type BadToken,
   combinedBundleSource,

@@ -8,7 +8,8 @@ export type WimseEventName =
   | 'cache.hit'
   | 'cache.miss'
   | 'bundle.updated'
-  | 'bundle.stale';
+  | 'bundle.stale'
+  | 'bundle.refresh_failed';
 
 /**
  * One event. Attribute names follow OpenTelemetry conventions where one exists
@@ -36,7 +37,11 @@ function channelOf(name: WimseEventName): ReturnType<typeof diagnosticsChannel> 
   return found;
 }
 
-/** Emits events to a listener and to `diagnostics_channel`; costs one check when nobody listens. */
+/**
+ * Emits events to a listener and to `diagnostics_channel`; costs one check when nobody listens.
+ * Exported (as `WimseEventEmitter`) for bundle sources and adapters built outside core, so every
+ * package publishes the same events the same way.
+ */
 export class EventEmitter {
   readonly #listener: WimseEventListener | undefined;
 

@@ -2,8 +2,8 @@ import type { TrustDomain } from '../identifiers/spiffe-id.js';
 import type { JwtBundle } from './jwt-bundle.js';
 
 /**
- * Where the verifier gets trust material. Implementations: static, files; later the
- * Workload API, federation, OIDC.
+ * Where the verifier gets trust material. Implementations: static, files, federation
+ * bundle endpoints, OIDC discovery, the Workload API (`@wimse-auth/workload-api`).
  */
 export interface BundleSource {
   /**
@@ -15,6 +15,20 @@ export interface BundleSource {
    * the same {@link JwtBundle} object until the bundle changes.
    */
   getBundle(trustDomain: TrustDomain): Promise<JwtBundle | undefined> | JwtBundle | undefined;
+
+  /**
+   * Optional. Called by the verifier when a token names a `kid` that the trust domain's
+   * current bundle lacks, before it rejects the token with `unknown_key`: a source that
+   * polls a remote endpoint may re-fetch early, since a new signing key is usually
+   * published shortly before it is used. Resolves to the bundle to retry the lookup with
+   * (the verifier retries once). Must be cheap to call repeatedly: tokens with made-up
+   * `kid`s are free to forge, so implementations rate-limit the re-fetch themselves.
+   * Same errors as {@link BundleSource.getBundle}.
+   */
+  refreshOnUnknownKey?(
+    trustDomain: TrustDomain,
+    kid: string,
+  ): Promise<JwtBundle | undefined> | JwtBundle | undefined;
 }
 
 /** True when `value` looks like a {@link BundleSource} (has a `getBundle` method). */

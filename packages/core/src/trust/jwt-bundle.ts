@@ -24,7 +24,8 @@ export type InvalidBundleReason =
   | 'invalid_refresh_hint'
   | 'trust_domains_missing'
   | 'invalid_trust_domain'
-  | 'duplicate_trust_domain';
+  | 'duplicate_trust_domain'
+  | 'too_many_keys';
 
 /**
  * A trust bundle document (or a key in one) is unusable. Thrown by the bundle
@@ -192,8 +193,17 @@ export interface JwtBundleInit {
   refreshHintSeconds?: number;
 }
 
+/** Options of the {@link JwtBundle} document parsers. */
+export interface BundleParseOptions {
+  /**
+   * Refuse a document whose `keys` array has more entries than this (`too_many_keys`),
+   * before any entry is examined. For documents fetched from the network. Default: no limit.
+   */
+  maxKeys?: number;
+}
+
 /** Options of {@link JwtBundle.fromJwks}. */
-export interface JwksOptions {
+export interface JwksOptions extends BundleParseOptions {
   /** Mark every key without a SPIFFE `use` as usable for this purpose only. */
   use?: KeyUse;
 }
@@ -224,12 +234,15 @@ function readDocument(document: string | object): BundleDocument {
   return { object: document, memberSources: undefined };
 }
 
-function readKeys(object: Record<string, unknown>): unknown[] {
+function readKeys(object: Record<string, unknown>, maxKeys: number | undefined): unknown[] {
   const keys = member(object, 'keys');
   if (keys === undefined)
     throw new InvalidBundleError('keys_missing', 'bundle document has no "keys" member');
   if (!Array.isArray(keys))
     throw new InvalidBundleError('keys_missing', 'bundle "keys" member is not an array');
+  if (maxKeys !== undefined && keys.length > maxKeys) {
+    throw new InvalidBundleError('too_many_keys', `bundle has more than ${maxKeys} keys`);
+  }
   return keys;
 }
 
@@ -392,10 +405,14 @@ export class JwtBundle {
    * `wit-svid` keys need a `kid`. Text documents are parsed strictly (no duplicate members).
    * @throws InvalidBundleError
    */
-  static fromSpiffeBundle(trustDomain: TrustDomain | string, document: string | object): JwtBundle {
+  static fromSpiffeBundle(
+    trustDomain: TrustDomain | string,
+    document: string | object,
+    options: BundleParseOptions = {},
+  ): JwtBundle {
     const td = toTrustDomain(trustDomain);
     const parsed = readDocument(document);
-    const entries = readKeys(parsed.object);
+    const entries = readKeys(parsed.object, options.maxKeys);
     const keys: BundleKey[] = [];
     for (const [index, raw] of entries.entries()) {
       const where = `key ${index}`;
@@ -426,7 +443,7 @@ export class JwtBundle {
     options: JwksOptions = {},
   ): JwtBundle {
     const td = toTrustDomain(trustDomain);
-    const entries = readKeys(readDocument(jwks).object);
+    const entries = readKeys(readDocument(jwks).object, options.maxKeys);
     const keys: BundleKey[] = [];
     for (const [index, raw] of entries.entries()) {
       const where = `key ${index}`;

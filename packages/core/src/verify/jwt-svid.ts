@@ -20,7 +20,7 @@ import {
 } from './common-options.js';
 import { verifySignature } from './signature.js';
 import { checkValidityWindow, requiredExpiry } from './time-claims.js';
-import { bundleForTrustDomain, selectSigningKey, verificationKey } from './trust-keys.js';
+import { signingKeyFor, verificationKey } from './trust-keys.js';
 
 const WHAT = 'JWT-SVID';
 
@@ -118,9 +118,9 @@ export async function verifyJwtSvidSignature(
   const audiences = audienceValues(claims.aud);
   if (audiences === undefined)
     throw new AuthenticationError('invalid_claims', `${WHAT} "aud" is missing or malformed`);
-  const bundle = await bundleForTrustDomain(settings.trust, spiffeId.trustDomain, WHAT);
-  const key = selectSigningKey(
-    bundle,
+  const { bundle, key } = await signingKeyFor(
+    settings.trust,
+    spiffeId.trustDomain,
     header,
     { purpose: 'jwt-svid', allowUnmarked: settings.allowUnmarkedKeys, requireKid: true },
     WHAT,

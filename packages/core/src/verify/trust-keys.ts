@@ -75,6 +75,41 @@ export function selectSigningKey(
 }
 
 /**
+ * The trust domain's bundle and the key in it that must have signed the token. When the
+ * token names a `kid` the bundle lacks and the source can refresh on demand
+ * ({@link BundleSource.refreshOnUnknownKey}), the source is asked once and the lookup
+ * retried once with the bundle it returns; the source rate-limits its own re-fetches.
+ * @throws AuthenticationError `untrusted_trust_domain`, `unknown_key`; TrustUnavailableError
+ */
+export async function signingKeyFor(
+  trust: BundleSource,
+  trustDomain: TrustDomain,
+  header: JoseHeader,
+  selection: KeySelection,
+  what: string,
+): Promise<{ bundle: JwtBundle; key: BundleKey }> {
+  const bundle = await bundleForTrustDomain(trust, trustDomain, what);
+  const kid = header.kid;
+  if (kid === undefined || bundle.getKey(kid) !== undefined || trust.refreshOnUnknownKey === undefined) {
+    return { bundle, key: selectSigningKey(bundle, header, selection, what) };
+  }
+  let refreshed: JwtBundle | undefined;
+  try {
+    refreshed = await trust.refreshOnUnknownKey(trustDomain, kid);
+  } catch (cause) {
+    if (isWimseError(cause)) throw cause;
+    throw new TrustUnavailableError('trust bundle source failed', { cause });
+  }
+  if (refreshed === undefined) {
+    throw new AuthenticationError(
+      'untrusted_trust_domain',
+      `${what} subject belongs to an untrusted trust domain`,
+    );
+  }
+  return { bundle: refreshed, key: selectSigningKey(refreshed, header, selection, what) };
+}
+
+/**
  * The key imported for `alg` (imported once per key and algorithm by the bundle).
  * @throws AuthenticationError `invalid_signature` when the key cannot verify `alg`
  */

@@ -22,7 +22,7 @@ import {
 import { type ConfirmationKey, importConfirmationKey } from './confirmation-key.js';
 import { verifySignature } from './signature.js';
 import { checkValidityWindow, requiredExpiry } from './time-claims.js';
-import { bundleForTrustDomain, selectSigningKey, verificationKey } from './trust-keys.js';
+import { signingKeyFor, verificationKey } from './trust-keys.js';
 
 const WHAT = 'WIT';
 
@@ -173,9 +173,9 @@ export async function verifyWitSignature(token: string, settings: WitSettings): 
       `${WHAT} subject belongs to an untrusted trust domain`,
     );
   }
-  const bundle = await bundleForTrustDomain(settings.trust, trustDomain, WHAT);
-  const key = selectSigningKey(
-    bundle,
+  const { bundle, key } = await signingKeyFor(
+    settings.trust,
+    trustDomain,
     header,
     {
       purpose: 'wit-svid',
