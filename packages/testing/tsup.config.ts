@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.preset.js';
 
-export default packageBuild();
+// The Workload API fake is a separate entry, so the main entry never loads gRPC.
+export default packageBuild(['src/index.ts', 'src/workload-api/index.ts']);

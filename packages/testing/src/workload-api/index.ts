@@ -1,0 +1,7 @@
+export {
+  type FakeWorkloadApi,
+  type FakeWorkloadApiOptions,
+  type InjectedFailure,
+  startFakeWorkloadApi,
+  type WorkloadApiMethod,
+} from './fake-server.js';
