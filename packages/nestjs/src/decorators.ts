@@ -10,11 +10,13 @@ import {
   allowTrustDomains,
   type SpiffeId as CoreSpiffeId,
   type TrustDomain as CoreTrustDomain,
+  grpcPrincipalOf,
   requireProofOfPossession,
   toAuthorizer,
   type WorkloadPrincipal,
 } from '@wimse-auth/core';
 import { WIMSE_METADATA } from './constants.js';
+import { grpcMetadataOfContext } from './grpc.js';
 import type { WimseHttpRequest } from './http.js';
 
 // ----- Route metadata (class or method; the method's value overrides the class's) -----
@@ -80,6 +82,7 @@ export type PolicyMetadata = Authorizer | null | undefined;
 // ----- Parameter decorators -----
 
 function principalOf(ctx: ExecutionContext): WorkloadPrincipal | undefined {
+  if (ctx.getType() === 'rpc') return grpcPrincipalOf(grpcMetadataOfContext(ctx));
   return ctx.switchToHttp().getRequest<WimseHttpRequest>().wimse;
 }
 

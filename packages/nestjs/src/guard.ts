@@ -5,19 +5,31 @@ import {
   allOf,
   authorize,
   credentialsMissingError,
+  grpcPrincipalOf,
+  grpcRequest,
   isWimseError,
+  setGrpcPrincipal,
   type WorkloadPrincipal,
 } from '@wimse-auth/core';
 import { WIMSE_METADATA } from './constants.js';
 import { POLICY_KEYS, type PolicyMetadata } from './decorators.js';
+import { grpcCallOfContext, grpcException, type NestGrpcCall } from './grpc.js';
 import type { WimseHttpRequest } from './http.js';
 import { WimseAuthService } from './service.js';
+
+type Targets = Parameters<Reflector['getAllAndOverride']>[1];
 
 /**
  * Authenticates the calling workload of an HTTP request (Express or Fastify platform), sets
  * `req.wimse` (and `req.user` when nothing else set it) to the principal, then applies the
  * route's policy decorators. Use per controller/route (`@UseGuards(WimseGuard)`) or for every
  * route (`{ provide: APP_GUARD, useClass: WimseGuard }`).
+ *
+ * On a gRPC microservice (`@GrpcMethod`, `@GrpcStreamMethod`, `@GrpcStreamCall`) it reads the
+ * call's metadata, authenticates it for the method path (configure the module's audience with
+ * the core's `grpcAudience`), and fails with an `RpcException` carrying the gRPC status
+ * (`UNAUTHENTICATED`, `PERMISSION_DENIED`, `UNAVAILABLE`) and `wimse-error` trailing metadata.
+ * Other transports are refused (fail closed).
  *
  * Metadata is read with `Reflector.getAllAndOverride([handler, class])`: for each decorator,
  * the method's value replaces the controller's; different decorators all apply.
@@ -36,14 +48,17 @@ export class WimseGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') {
-      // Fail closed: there is no HTTP request to read workload credentials from.
-      throw new TypeError(`WimseGuard protects HTTP routes only (got a "${context.getType()}" context)`);
+    const type = context.getType();
+    const grpc = type === 'rpc' ? grpcCallOfContext(context) : undefined;
+    if (type !== 'http' && grpc === undefined) {
+      // Fail closed: there is no HTTP request or gRPC call to read workload credentials from.
+      throw new TypeError(`WimseGuard protects HTTP routes and gRPC methods only (got a "${type}" context)`);
     }
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean | undefined>(WIMSE_METADATA.publicRoute, targets) === true) {
       return true;
     }
+    if (grpc !== undefined) return this.activateGrpc(grpc, targets);
     const http = context.switchToHttp();
     const req = http.getRequest<WimseHttpRequest>();
     try {
@@ -74,8 +89,42 @@ export class WimseGuard implements CanActivate {
     }
   }
 
+  /** The gRPC flavour: same decisions, principal keyed by the call's metadata, gRPC errors. */
+  private async activateGrpc(call: NestGrpcCall, targets: Targets): Promise<boolean> {
+    try {
+      // A principal already recorded for this call (the @wimse-auth/grpc interceptor, a guard
+      // that ran before) is kept: its proof may be used once only.
+      let principal = grpcPrincipalOf(call.metadata);
+      if (principal === undefined) {
+        const request = grpcRequest(call.metadata, call.path);
+        principal = this.optional(targets)
+          ? await this.wimse.authenticator.authenticateIfPresent(request)
+          : await this.wimse.authenticator.authenticate(request);
+        if (principal !== undefined) setGrpcPrincipal(call.metadata, principal);
+      }
+      const authorizer = this.policy(targets);
+      if (authorizer !== undefined) {
+        if (principal === undefined) throw credentialsMissingError();
+        await authorize(principal, authorizer);
+      }
+      return true;
+    } catch (error) {
+      if (!isWimseError(error)) throw error;
+      throw await grpcException(error, call);
+    }
+  }
+
+  private optional(targets: Targets): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean | undefined>(
+        WIMSE_METADATA.optionalAuthentication,
+        targets,
+      ) === true
+    );
+  }
+
   /** The route's policy: every policy decorator that applies, all of which must allow. */
-  private policy(targets: Parameters<Reflector['getAllAndOverride']>[1]): Authorizer | undefined {
+  private policy(targets: Targets): Authorizer | undefined {
     const authorizers: Authorizer[] = [];
     for (const key of POLICY_KEYS) {
       const authorizer = this.reflector.getAllAndOverride<PolicyMetadata>(key, targets);

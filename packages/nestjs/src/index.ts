@@ -1,7 +1,8 @@
 /**
  * NestJS glue for `@wimse-auth/core`: `WimseModule` provides one authenticator, `WimseGuard`
- * authenticates the calling workload and applies the route's policy decorators, and the
- * parameter decorators hand the principal to handlers.
+ * authenticates the calling workload (of an HTTP request or a gRPC microservice call) and
+ * applies the route's policy decorators, and the parameter decorators hand the principal to
+ * handlers.
  *
  * Everything that decides anything (credential extraction, verification, audience, replay,
  * policies, error rendering) is the core's; this package maps Nest requests, metadata and

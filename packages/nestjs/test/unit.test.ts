@@ -91,6 +91,6 @@ describe('WimseGuard outside HTTP', () => {
     const service = new WimseAuthService(authenticator, { authenticator });
     const guard = new WimseGuard(new Reflector(), service);
     const context = { getType: () => 'rpc' } as unknown as ExecutionContext;
-    await expect(guard.canActivate(context)).rejects.toThrow(/HTTP routes only/);
+    await expect(guard.canActivate(context)).rejects.toThrow(/HTTP routes and gRPC methods only/);
   });
 });

@@ -1,0 +1,22 @@
+// A throw-away self-signed certificate for localhost/127.0.0.1, made with openssl at test start.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export function selfSignedCertificate(): { cert: Buffer; key: Buffer } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wimse-grpc-e2e-'));
+  try {
+    const keyFile = path.join(dir, 'key.pem');
+    const certFile = path.join(dir, 'cert.pem');
+    // biome-ignore format: option/value pairs
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ], { stdio: 'ignore', timeout: 20_000 });
+    return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
