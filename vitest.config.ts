@@ -12,9 +12,11 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
         },
       },
-      ...['express', 'koa', 'passport', 'nestjs', 'testing', 'client', 'redis'].map((name) => ({
-        test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'], testTimeout: 20000 },
-      })),
+      ...['express', 'koa', 'passport', 'nestjs', 'testing', 'client', 'redis', 'workload-api', 'grpc'].map(
+        (name) => ({
+          test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'], testTimeout: 20000 },
+        }),
+      ),
       {
         test: {
           name: 'e2e',
