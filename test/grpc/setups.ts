@@ -88,9 +88,7 @@ export interface GrpcSetup {
 /** The @wimse-auth/grpc interceptor: Admin admits the admin only, everything else any caller. */
 export const interceptorSetup: GrpcSetup = {
   name: 'grpc-js + wimseServerInterceptor',
-  unsupported: {
-    '/optional': 'the interceptor has no optional mode (use publicMethods and getWorkload)',
-  },
+  unsupported: {},
   async start(config) {
     const server = new grpc.Server({
       interceptors: [
@@ -99,6 +97,7 @@ export const interceptorSetup: GrpcSetup = {
           audience: conformanceAudience(config.audience.origins[0]!),
           issuers: config.issuers,
           authorize: { [METHOD_OF['/admin']]: config.adminId, '*': allowAny() },
+          optionalMethods: [METHOD_OF['/optional']],
           ...(config.log === undefined
             ? {}
             : { onRejected: (error, method) => config.log?.(`${method} refused: ${inspect(error)}`) }),

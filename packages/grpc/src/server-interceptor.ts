@@ -44,6 +44,14 @@ export interface WimseServerInterceptorAdapterOptions {
    */
   publicMethods?: readonly string[];
   /**
+   * Methods or services (same forms as `publicMethods`) where a credential is optional: a
+   * call without any credential reaches the handler with no principal (`getWorkload(call)`
+   * is `undefined`, authorization is the handler's job), while a call that presents one is
+   * authenticated and authorized as everywhere else — an invalid credential is refused, never
+   * treated as absent.
+   */
+  optionalMethods?: readonly string[];
+  /**
    * Called for every rejected call, after its status is sent: for logging. `error.code` and
    * `error.message` are safe to log (never token material); do not log the call's metadata.
    */
@@ -65,7 +73,13 @@ function buildAuthenticator(options: WimseServerInterceptorOptions): Authenticat
   if (options === null || typeof options !== 'object') {
     throw new TypeError('wimseServerInterceptor options are required');
   }
-  const { authorize: _authorize, publicMethods: _public, onRejected: _onRejected, ...source } = options;
+  const {
+    authorize: _authorize,
+    publicMethods: _public,
+    optionalMethods: _optional,
+    onRejected: _onRejected,
+    ...source
+  } = options;
   if ('authenticator' in source && source.authenticator !== undefined) return authenticatorFrom(source);
   const { audience, ...core } = source as Omit<AuthenticatorOptions, 'audience'> & {
     audience: GrpcAudienceOptions;
@@ -73,14 +87,17 @@ function buildAuthenticator(options: WimseServerInterceptorOptions): Authenticat
   return createAuthenticator({ ...core, audience: grpcAudience(audience) });
 }
 
-function publicMatcher(entries: readonly string[] | undefined): (path: string) => boolean {
+function methodMatcher(
+  entries: readonly string[] | undefined,
+  option: 'publicMethods' | 'optionalMethods',
+): (path: string) => boolean {
   const exact = new Set<string>();
   for (const entry of entries ?? []) {
     if (typeof entry !== 'string' || entry.length === 0)
-      throw new TypeError('publicMethods entries must be strings');
+      throw new TypeError(`${option} entries must be strings`);
     if (entry.startsWith('/')) parseGrpcMethodPath(entry);
     else if (entry.includes('/'))
-      throw new TypeError(`publicMethods entry ${JSON.stringify(entry)} is malformed`);
+      throw new TypeError(`${option} entry ${JSON.stringify(entry)} is malformed`);
     exact.add(entry);
   }
   if (exact.size === 0) return () => false;
@@ -101,11 +118,15 @@ async function authenticateCall(
   authorizers: MethodAuthorizers,
   path: string,
   metadata: Metadata,
-): Promise<WorkloadPrincipal> {
+  optional: boolean,
+): Promise<WorkloadPrincipal | undefined> {
   // A principal already recorded for this very metadata object (another interceptor instance,
   // a framework hook) is kept: verifying the same proof again would look like a replay.
+  const request = grpcRequest(metadata, path);
   const principal =
-    grpcPrincipalOf(metadata) ?? (await authenticator.authenticate(grpcRequest(metadata, path)));
+    grpcPrincipalOf(metadata) ??
+    (optional ? await authenticator.authenticateIfPresent(request) : await authenticator.authenticate(request));
+  if (principal === undefined) return undefined;
   const authorizer = authorizers(path);
   if (authorizer === undefined) throw noRuleError();
   await authorizePrincipal(principal, authorizer);
@@ -126,7 +147,8 @@ async function authenticateCall(
 export function wimseServerInterceptor(options: WimseServerInterceptorOptions): ServerInterceptor {
   const authenticator = buildAuthenticator(options);
   const authorizers = methodAuthorizers(options.authorize);
-  const isPublic = publicMatcher(options.publicMethods);
+  const isPublic = methodMatcher(options.publicMethods, 'publicMethods');
+  const isOptional = methodMatcher(options.optionalMethods, 'optionalMethods');
   const onRejected = options.onRejected;
   if (onRejected !== undefined && typeof onRejected !== 'function') {
     throw new TypeError('onRejected must be a function');
@@ -135,15 +157,16 @@ export function wimseServerInterceptor(options: WimseServerInterceptorOptions): 
   return (methodDescriptor, next: ServerInterceptingCallInterface) => {
     const path = methodDescriptor.path;
     if (isPublic(path)) return new ServerInterceptingCall(next);
+    const optional = isOptional(path);
     let ended = false;
     const call: ServerInterceptingCall = new ServerInterceptingCall(next, {
       start: (startNext) => {
         startNext({
           onReceiveMetadata: (metadata, metadataNext) => {
-            authenticateCall(authenticator, authorizers, path, metadata).then(
+            authenticateCall(authenticator, authorizers, path, metadata, optional).then(
               (principal) => {
                 if (ended) return;
-                setGrpcPrincipal(metadata, principal);
+                if (principal !== undefined) setGrpcPrincipal(metadata, principal);
                 metadataNext(metadata);
               },
               (error: unknown) => {

@@ -200,17 +200,24 @@ function resolveSettings(options: AuthenticatorOptions): Settings {
 }
 
 /** The bundle a cached entry was verified with is still current for its trust domain. */
-async function stillCurrent(
+function stillCurrent(
   trust: BundleSource,
   trustDomain: TrustDomain,
   bundle: JwtBundle,
-): Promise<boolean> {
-  try {
-    return (await trust.getBundle(trustDomain)) === bundle;
-  } catch (cause) {
+): boolean | Promise<boolean> {
+  const sourceFailed = (cause: unknown): never => {
     if (isWimseError(cause)) throw cause;
     throw new TrustUnavailableError('trust bundle source failed', { cause });
+  };
+  let current: ReturnType<BundleSource['getBundle']>;
+  try {
+    current = trust.getBundle(trustDomain);
+  } catch (cause) {
+    return sourceFailed(cause);
   }
+  // Sources answer from memory on the hot path: no promise, no extra microtask, for a hit.
+  if (current instanceof Promise) return current.then((answer) => answer === bundle, sourceFailed);
+  return current === bundle;
 }
 
 class RequestAuthenticator implements Authenticator {
@@ -279,22 +286,39 @@ class RequestAuthenticator implements Authenticator {
    * The verified token from `cache`, or freshly verified when it is missing or was verified
    * with a bundle its trust domain no longer has.
    */
-  async #verifiedOnce<Entry extends { readonly bundle: JwtBundle }>(
+  #verifiedOnce<Entry extends { readonly bundle: JwtBundle }>(
     cache: VerifiedTokenCache<Entry>,
     kind: 'wit' | 'jwt-svid',
     token: string,
     trustDomainOf: (entry: Entry) => TrustDomain,
     verify: () => Promise<Entry>,
-  ): Promise<Entry> {
+  ): Entry | Promise<Entry> {
     const hash = sha256Base64Url(token);
     const cached = cache.get(hash);
-    if (
-      cached !== undefined &&
-      (await stillCurrent(this.#settings.trust, trustDomainOf(cached), cached.bundle))
-    ) {
-      this.#events.emit('cache.hit', () => ({ 'wimse.cache': kind }));
-      return cached;
+    if (cached !== undefined) {
+      // A repeated token whose bundle is still current is answered synchronously.
+      const current = stillCurrent(this.#settings.trust, trustDomainOf(cached), cached.bundle);
+      if (current === true) return this.#hit(kind, cached);
+      if (current !== false) {
+        return current.then((still) =>
+          still ? this.#hit(kind, cached) : this.#verifyAndRemember(cache, kind, hash, verify),
+        );
+      }
     }
+    return this.#verifyAndRemember(cache, kind, hash, verify);
+  }
+
+  #hit<Entry>(kind: 'wit' | 'jwt-svid', entry: Entry): Entry {
+    this.#events.emit('cache.hit', () => ({ 'wimse.cache': kind }));
+    return entry;
+  }
+
+  async #verifyAndRemember<Entry>(
+    cache: VerifiedTokenCache<Entry & object>,
+    kind: 'wit' | 'jwt-svid',
+    hash: string,
+    verify: () => Promise<Entry & object>,
+  ): Promise<Entry & object> {
     this.#events.emit('cache.miss', () => ({ 'wimse.cache': kind }));
     const entry = await verify();
     cache.set(hash, entry);
@@ -368,15 +392,26 @@ class RequestAuthenticator implements Authenticator {
     }
   }
 
-  async #authenticateJwtSvid(request: HttpRequestLike, token: string): Promise<WorkloadPrincipal> {
+  #authenticateJwtSvid(
+    request: HttpRequestLike,
+    token: string,
+  ): WorkloadPrincipal | Promise<WorkloadPrincipal> {
     const settings = this.#settings;
-    const signed = await this.#verifiedOnce(
+    const signed = this.#verifiedOnce(
       this.#jwtSvids,
       'jwt-svid',
       token,
       (entry) => entry.svid.spiffeId.trustDomain,
       () => verifyJwtSvidSignature(token, settings.jwtSvid),
     );
+    // A cached token is answered without a promise of its own.
+    return signed instanceof Promise
+      ? signed.then((entry) => this.#jwtSvidPrincipal(request, entry))
+      : this.#jwtSvidPrincipal(request, signed);
+  }
+
+  #jwtSvidPrincipal(request: HttpRequestLike, signed: SignedJwtSvid): WorkloadPrincipal {
+    const settings = this.#settings;
     checkJwtSvidUse(signed, settings.audience.acceptable(request, 'jwt-svid'), settings.jwtSvid.time);
     // Everything in a JWT-SVID principal comes from the token, so a repeated token's
     // (frozen) principal is built once.

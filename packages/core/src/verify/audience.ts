@@ -51,8 +51,10 @@ export function audienceMatches(
 ): boolean {
   const normalised =
     tokenAudiences instanceof Set ? tokenAudiences : normalisedAudiences(tokenAudiences as readonly string[]);
-  for (const expected of acceptable) {
-    if (normalised.has(normaliseAudience(expected))) return true;
-  }
+  // Normalisation is idempotent, so an acceptable value found as it is matches exactly when
+  // its normalised form would: the common case (configured origins are stored normalised)
+  // then costs no string work.
+  for (const expected of acceptable) if (normalised.has(expected)) return true;
+  for (const expected of acceptable) if (normalised.has(normaliseAudience(expected))) return true;
   return false;
 }

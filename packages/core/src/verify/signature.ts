@@ -46,6 +46,6 @@ export function verifySignature(
   key: VerificationKey,
   alg: string,
   what: string,
-): Uint8Array {
+): Promise<Uint8Array> {
   return verifyJwsSignature(token, keyObjectOf(key), alg, what);
 }

@@ -184,7 +184,7 @@ export async function verifyWitSignature(token: string, settings: WitSettings): 
     },
     WHAT,
   );
-  verifySignature(parsed, await verificationKey(key, header.alg, WHAT), header.alg, WHAT);
+  await verifySignature(parsed, await verificationKey(key, header.alg, WHAT), header.alg, WHAT);
   checkIssuer(settings.issuers, identifier.trustDomain, claims, WHAT);
   if (settings.profile === 'wit-svid' && claims.aud !== undefined) {
     throw new AuthenticationError(

@@ -153,9 +153,9 @@ export async function verifyWpt(
   if (typ !== 'wpt+jwt' && !(settings.legacyTyp && typ === 'wimse-proof+jwt')) {
     throw new AuthenticationError('invalid_type', `${WHAT} "typ" header must be wpt+jwt`);
   }
-  // Claims are read only after the signature (checked without the WebCrypto round trip).
+  // Claims are read only after the signature is checked.
   const claims = parseJsonBytes(
-    verifyJwsSignature(parsed, wit.confirmation.keyObject, header.alg, WHAT),
+    await verifyJwsSignature(parsed, wit.confirmation.keyObject, header.alg, WHAT),
     WHAT,
     'payload',
   );
