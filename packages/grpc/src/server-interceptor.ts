@@ -125,7 +125,9 @@ async function authenticateCall(
   const request = grpcRequest(metadata, path);
   const principal =
     grpcPrincipalOf(metadata) ??
-    (optional ? await authenticator.authenticateIfPresent(request) : await authenticator.authenticate(request));
+    (optional
+      ? await authenticator.authenticateIfPresent(request)
+      : await authenticator.authenticate(request));
   if (principal === undefined) return undefined;
   const authorizer = authorizers(path);
   if (authorizer === undefined) throw noRuleError();
