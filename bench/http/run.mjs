@@ -35,10 +35,11 @@ const number = (name, fallback) => {
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
   return value;
 };
-const DURATION = number('BENCH_HTTP_DURATION', SMOKE ? 1 : 8); // seconds per variant, measured
-const WARMUP = number('BENCH_HTTP_WARMUP', SMOKE ? 1 : 2); // seconds per variant, discarded
+const DURATION = number('BENCH_HTTP_DURATION', SMOKE ? 1 : 5); // seconds per variant and round, measured
+const WARMUP = number('BENCH_HTTP_WARMUP', SMOKE ? 1 : 1); // seconds per variant and round, discarded
 const CONNECTIONS = number('BENCH_HTTP_CONNECTIONS', 10);
 const PROOFS = number('BENCH_HTTP_PROOFS', 0); // 0: sized from the ceiling's rate
+const ROUNDS = Math.max(1, Math.floor(number('BENCH_HTTP_ROUNDS', SMOKE ? 1 : 3)));
 if (DURATION < 1) throw new Error('BENCH_HTTP_DURATION must be at least 1 second');
 if (CONNECTIONS < 1) throw new Error('BENCH_HTTP_CONNECTIONS must be at least 1');
 
@@ -396,10 +397,23 @@ function headersFor(load, feeder) {
   return { 'workload-identity-token': wits[load], authorization: `WPT ${feeder.take()}` };
 }
 
-/** Pre-mints what `variant` sends: enough fresh tokens for the whole run, or nothing. */
-function mintFor(variant) {
+/** A few fresh tokens for the preflight checks. */
+function mintPreflight(variant) {
+  return tokenFeeder(
+    variant.load === 'bearer-fresh'
+      ? mintBearerTokens(issuer, 4)
+      : mintProofs(wits[variant.load], callers[variant.load], 4),
+  );
+}
+
+/** Pre-mints what `variant` sends in one warmup + measurement: fresh tokens, or nothing. */
+function mintFor(variant, measuredPeak) {
   if (variant.load === 'bearer') return undefined;
-  const perSecond = Math.max(ceilingPeaks.get(variant.platform) ?? 20_000, 1000) * 1.5;
+  // Sized from the variant's own peak once it has one, else from its platform's ceiling.
+  const perSecond =
+    measuredPeak === undefined
+      ? Math.max(ceilingPeaks.get(variant.platform) ?? 20_000, 1000) * 1.5
+      : Math.max(measuredPeak, 500) * 2;
   const count =
     PROOFS || Math.ceil(perSecond * (Math.ceil(WARMUP) + Math.ceil(DURATION) + 1)) + CONNECTIONS * 4;
   const lifetime = Math.min(290, Math.max(120, Math.ceil(WARMUP + DURATION) + 90));
@@ -408,7 +422,9 @@ function mintFor(variant) {
     variant.load === 'bearer-fresh'
       ? mintBearerTokens(issuer, count, lifetime)
       : mintProofs(wits[variant.load], callers[variant.load], count, lifetime);
-  console.log(`  minted ${count} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (performance.now() - t0 > 1000) {
+    console.log(`    (minted ${count} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
   return tokenFeeder(tokens);
 }
 
@@ -491,65 +507,119 @@ const ceilingPeaks = new Map();
 const started = Date.now();
 const header =
   `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, ` +
-  `${CONNECTIONS} connections, ${WARMUP} s warmup + ${DURATION} s measured per variant, 127.0.0.1`;
+  `${CONNECTIONS} connections, ${ROUNDS} rounds of ${WARMUP} s warmup + ${DURATION} s measured per variant, 127.0.0.1`;
 console.log(`HTTP benchmark — ${header}${SMOKE ? ' (smoke)' : ''}`);
 
-for (const variant of selected) {
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** Starts and preflights one variant's server; undefined (and the failure recorded) if it cannot. */
+async function prepare(variant) {
   if (variant.needsRedis && !redis) {
     skipped.push(`${variant.label}: no Redis (set WIMSE_REDIS_URL or install redis-server)`);
     console.log(`- ${variant.label}: skipped, no Redis`);
-    continue;
+    return undefined;
   }
-  const feeder = mintFor(variant);
   const server = await startServer(variant.server).catch((error) => ({ error }));
   if (server.error) {
     failures.push(`${variant.label}: ${server.error.message}`);
     console.log(`✗ ${variant.label}: ${server.error.message}`);
-    continue;
+    return undefined;
   }
   try {
-    await preflight(variant, server.port, feeder);
-    const problems = [];
-    if (WARMUP > 0)
-      problems.push(...problemsOf((await load(variant, server.port, WARMUP, feeder)).result, 'warmup'));
-    const {
-      value: { result, latencies },
-      others,
-      runner,
-      server: serverCpu,
-    } = await watchingOthers(server.child, () => load(variant, server.port, DURATION, feeder));
-    const { rss } = await childStats(server.child);
-    problems.push(...problemsOf(result, 'run'));
-    if (feeder?.exhausted) {
-      problems.push(`ran out of pre-minted tokens after ${feeder.used}; set BENCH_HTTP_PROOFS higher`);
-    }
-    const row = {
-      ...variant,
-      rps: result.requests.mean,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      rss,
-      non2xx: result.non2xx,
-      total: result['2xx'],
-      others,
-      failed: problems.length > 0,
-    };
-    rows.push(row);
-    if (variant.kind === 'ceiling' && !row.failed) {
-      ceilingPeaks.set(variant.platform, Math.max(result.requests.max, row.rps));
-    }
-    console.log(
-      `${row.failed ? '✗' : '✓'} ${variant.label}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, ` +
-        `p99 ${row.p99.toFixed(2)} ms, RSS ${(rss / 2 ** 20).toFixed(0)} MB, CPU: server ${serverCpu.toFixed(2)}, ` +
-        `autocannon ${runner.toFixed(2)}, other processes ${others.toFixed(2)}` +
-        (row.failed ? ` — ${problems.join('; ')}` : ''),
-    );
-    for (const problem of problems) failures.push(`${variant.label}: ${problem}`);
+    await preflight(variant, server.port, variant.load === 'bearer' ? undefined : mintPreflight(variant));
   } catch (error) {
     failures.push(`${variant.label}: ${error.message}`);
     console.log(`✗ ${variant.label}: ${error.message}`);
-  } finally {
     await stopServer(server.child);
+    return undefined;
+  }
+  return { variant, server, rps: [], latencies: [], others: [], serverCpu: [], problems: [] };
+}
+
+/** One warmup + measurement of a prepared variant, with freshly minted tokens if it needs them. */
+async function measure(entry, round) {
+  const { variant, server } = entry;
+  const feeder = mintFor(variant, entry.peak);
+  if (WARMUP > 0) {
+    const { result } = await load(variant, server.port, WARMUP, feeder);
+    entry.problems.push(...problemsOf(result, `round ${round + 1} warmup`));
+  }
+  const {
+    value: { result, latencies },
+    others,
+    runner,
+    server: serverCpu,
+  } = await watchingOthers(server.child, () => load(variant, server.port, DURATION, feeder));
+  entry.problems.push(...problemsOf(result, `round ${round + 1}`));
+  if (feeder?.exhausted) {
+    entry.problems.push(`ran out of pre-minted tokens after ${feeder.used}; set BENCH_HTTP_PROOFS higher`);
+  }
+  entry.rps.push(result.requests.mean);
+  entry.peak = Math.max(entry.peak ?? 0, result.requests.max);
+  for (const latency of latencies) entry.latencies.push(latency);
+  entry.others.push(others);
+  entry.serverCpu.push(serverCpu);
+  if (variant.kind === 'ceiling') {
+    ceilingPeaks.set(
+      variant.platform,
+      Math.max(ceilingPeaks.get(variant.platform) ?? 0, result.requests.max),
+    );
+  }
+  console.log(
+    `    round ${round + 1}/${ROUNDS} ${variant.label}: ${result.requests.mean.toFixed(0)} req/s, CPU: server ` +
+      `${serverCpu.toFixed(2)}, autocannon ${runner.toFixed(2)}, other processes ${others.toFixed(2)}`,
+  );
+}
+
+// Per platform: every server started once, then ROUNDS rounds in which each variant is measured
+// once, the order rotating every round, so a slow spell of a shared machine falls on different
+// variants rather than all on one. A row's req/s is the median of its rounds.
+const platforms = [...new Set(selected.map((variant) => variant.platform))];
+for (const platform of platforms) {
+  const entries = [];
+  for (const variant of selected.filter((v) => v.platform === platform)) {
+    const entry = await prepare(variant);
+    if (entry) entries.push(entry);
+  }
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const shift = round % Math.max(1, entries.length);
+      for (const entry of [...entries.slice(shift), ...entries.slice(0, shift)]) {
+        try {
+          await measure(entry, round);
+        } catch (error) {
+          entry.problems.push(`round ${round + 1}: ${error.message}`);
+        }
+      }
+    }
+    for (const entry of entries) {
+      const { variant, server, problems } = entry;
+      const { rss } = await childStats(server.child);
+      const row = {
+        ...variant,
+        rps: entry.rps.length > 0 ? median(entry.rps) : 0,
+        rounds: entry.rps,
+        p50: percentile(entry.latencies, 50),
+        p99: percentile(entry.latencies, 99),
+        rss,
+        others: Math.max(0, ...entry.others),
+        failed: problems.length > 0 || entry.rps.length < ROUNDS,
+      };
+      rows.push(row);
+      console.log(
+        `${row.failed ? '✗' : '✓'} ${variant.label}: ${row.rps.toFixed(0)} req/s (median of ` +
+          `${entry.rps.map((value) => value.toFixed(0)).join(', ')}), p50 ${row.p50.toFixed(2)} ms, ` +
+          `p99 ${row.p99.toFixed(2)} ms, RSS ${(rss / 2 ** 20).toFixed(0)} MB` +
+          (row.failed ? ` — ${problems.join('; ')}` : ''),
+      );
+      for (const problem of problems) failures.push(`${variant.label}: ${problem}`);
+    }
+  } finally {
+    for (const entry of entries) await stopServer(entry.server.child);
   }
 }
 await redis?.stop();
@@ -588,8 +658,9 @@ for (const row of rows) console.log(line(columns.map(([, , cell]) => cell(row)))
 const peerList =
   [...fastestPeers].map(([platform, peer]) => `${platform}: ${peer.label}`).join('; ') || 'none measured';
 const notes = [
-  `req/s: autocannon's mean of per-second counts; p50/p99: from every response's latency; RSS: the ` +
-    `server process after the measurement. ×ceiling: against the same platform's unauthenticated ` +
+  `req/s: the median over the rounds of autocannon's mean of per-second counts (the order of the ` +
+    `variants rotates every round); p50/p99: from every response's latency; RSS: the ` +
+    `server process after its last round. ×ceiling: against the same platform's unauthenticated ` +
     `row; ×peer: against the fastest bearer peer on the same platform (${peerList}).`,
   `Peers and "fresh" rows get a new ES256 bearer JWT (a JWT-SVID with iss and jti) on every request, so ` +
     `every request verifies a signature. "repeated": the same token every request (callers reuse ` +

@@ -18,6 +18,12 @@ export type Expectation =
  */
 export interface Exchange {
   readonly requests: readonly RawRequest[];
+  /**
+   * The requests race for one proof: signatures are verified off the event loop, so of
+   * pipelined copies the first to finish verifying wins, not necessarily the first sent.
+   * Exactly one must be accepted and every other must meet the expectation.
+   */
+  readonly race?: true;
 }
 
 export interface HostileCase {

@@ -16,6 +16,7 @@ import {
 import { Test } from '@nestjs/testing';
 import { createWptSigner } from '@wimse-auth/client';
 import { type BundleSource, grpcAudience, type WorkloadPrincipal } from '@wimse-auth/core';
+import { wimseServerInterceptor } from '@wimse-auth/grpc';
 import { map, type Observable, of } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLER_ID, createTestTrustDomain } from '../../../test/support/trust-domain.js';
@@ -166,31 +167,40 @@ async function proofMetadata(sub = CALLER_ID, aud = `https://${AUTHORITY}${UNARY
   return metadata;
 }
 
+/** The Echo microservice on a free loopback port, with extra grpc-js server options. */
+async function startEcho(
+  channelOptions: Record<string, unknown> = {},
+): Promise<{ app: INestMicroservice; client: EchoClient }> {
+  const port = await freePort();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const app = moduleRef.createNestMicroservice<MicroserviceOptions>({
+    transport: Transport.GRPC,
+    options: {
+      package: 'wimse.test',
+      protoPath: PROTO,
+      url: `127.0.0.1:${port}`,
+      loader: { keepCase: true },
+      channelOptions,
+    },
+    logger: false,
+  });
+  await app.listen();
+  const loaded = grpc.loadPackageDefinition(protoLoader.loadSync(PROTO, { keepCase: true })) as unknown as {
+    wimse: { test: { Echo: grpc.ServiceClientConstructor } };
+  };
+  const client = new loaded.wimse.test.Echo(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as EchoClient;
+  return { app, client };
+}
+
 describe('WimseGuard on a Nest gRPC microservice', () => {
   let app: INestMicroservice;
   let client: EchoClient;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestMicroservice<MicroserviceOptions>({
-      transport: Transport.GRPC,
-      options: {
-        package: 'wimse.test',
-        protoPath: PROTO,
-        url: `127.0.0.1:${port}`,
-        loader: { keepCase: true },
-      },
-      logger: false,
-    });
-    await app.listen();
-    const loaded = grpc.loadPackageDefinition(protoLoader.loadSync(PROTO, { keepCase: true })) as unknown as {
-      wimse: { test: { Echo: grpc.ServiceClientConstructor } };
-    };
-    client = new loaded.wimse.test.Echo(
-      `127.0.0.1:${port}`,
-      grpc.credentials.createInsecure(),
-    ) as unknown as EchoClient;
+    ({ app, client } = await startEcho());
   });
   afterAll(async () => {
     client?.close();
@@ -264,7 +274,38 @@ describe('WimseGuard on a Nest gRPC microservice', () => {
     expect(missing).toMatchObject({ code: grpc.status.UNAUTHENTICATED, wimseError: 'credentials_missing' });
   });
 
-  it('guards @GrpcStreamMethod (bidi) calls before any message is handled', async () => {
+  it('refuses a @GrpcStreamMethod (bidi) call without credentials before any message is handled', async () => {
+    const call = client.BidiEcho(new grpc.Metadata(), options());
+    const done = collect(call);
+    call.write({ message: 'a' });
+    call.end();
+    expect(await done).toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      wimseError: 'credentials_missing',
+      replies: [],
+    });
+  });
+});
+
+// Nest's gRPC transport reads a stream's messages into a plain Subject as they arrive and
+// subscribes the handler only once the guards have passed; messages that arrive while the
+// guard is still verifying a proof are dropped (never handled unauthenticated). The grpc-js
+// interceptor holds them until the call is authenticated, and the guard then reuses its
+// principal, so streaming methods get every message.
+describe('WimseGuard with wimseServerInterceptor on the transport (streaming methods)', () => {
+  let app: INestMicroservice;
+  let client: EchoClient;
+
+  beforeAll(async () => {
+    const interceptor = wimseServerInterceptor({ trust, audience: { authorities: [AUTHORITY] } });
+    ({ app, client } = await startEcho({ interceptors: [interceptor] }));
+  });
+  afterAll(async () => {
+    client?.close();
+    await app?.close();
+  });
+
+  it('delivers every message of an authenticated bidi call, and refuses one without credentials', async () => {
     const aud = `https://${AUTHORITY}/wimse.test.Echo/BidiEcho`;
     const run = async (metadata: grpc.Metadata) => {
       const call = client.BidiEcho(metadata, options());

@@ -18,17 +18,22 @@ function pair(kit: Kit, path = '/orders', sub?: string): { wit: string; wpt: str
 /** A JWT-SVID that fails only on time, to show odd framing still reaches the real check. */
 const expiredSvid = (kit: Kit) => kit.svid({ iat: kit.now() - 7200, exp: kit.now() - 3600 });
 
-/** Sends a valid WIT + WPT request, then `replay(headers)`, on one connection, pipelined. */
+/**
+ * Sends a valid WIT + WPT request, then `replay(headers)`, on one connection, pipelined. When
+ * both could be accepted on their own (`race`), exactly one must be.
+ */
 function replayAfterSuccess(
   kit: Kit,
   replay: (first: HeaderField[]) => Exchange['requests'][number],
+  race = true,
 ): Exchange {
   const { wit, wpt } = pair(kit);
   const headers: HeaderField[] = [
     ['workload-identity-token', wit],
     ['authorization', `WPT ${wpt}`],
   ];
-  return { requests: [{ method: 'GET', path: '/orders', headers }, replay(headers)] };
+  const requests = [{ method: 'GET', path: '/orders', headers }, replay(headers)];
+  return race ? { requests, race } : { requests };
 }
 
 type Case = Omit<HostileCase, 'category'>;
@@ -482,7 +487,8 @@ const CASES: Case[] = [
   {
     id: 'pipelined-reuse-other-path',
     description: 'an accepted proof reused on another path',
-    build: (kit) => replayAfterSuccess(kit, (headers) => ({ method: 'GET', path: '/optional', headers })),
+    build: (kit) =>
+      replayAfterSuccess(kit, (headers) => ({ method: 'GET', path: '/optional', headers }), false),
     expect: rejected('audience_mismatch'),
   },
   {
