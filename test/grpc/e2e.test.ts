@@ -20,11 +20,17 @@ import {
 } from '@wimse-auth/grpc';
 import { AllowWorkloads, WimseGuard, WimseModule, Workload } from '@wimse-auth/nestjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../support/tls.js';
 import { CALLER_ID, createTestTrustDomain } from '../support/trust-domain.js';
 import { freePort } from './setups.js';
-import { selfSignedCertificate } from './tls.js';
 
-const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'echo.proto');
+const PROTO = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'support',
+  'fixtures',
+  'echo.proto',
+);
 const Echo = (
   grpc.loadPackageDefinition(protoLoader.loadSync(PROTO, { keepCase: true, defaults: true })) as unknown as {
     wimse: { test: { Echo: grpc.ServiceClientConstructor } };

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createWptSigner } from '@wimse-auth/client';
 import { createTestTrustDomain } from '@wimse-auth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../../../test/support/tls.js';
 import {
   jwtSvidCallCredentials,
   jwtSvidChannelCredentials,
@@ -21,7 +22,6 @@ import {
   UNARY,
   unary,
 } from './support.js';
-import { selfSignedCertificate } from './tls.js';
 
 const td = createTestTrustDomain('example.org');
 const CLIENT = td.spiffeId('/client');

@@ -27,7 +27,7 @@ beforeAll(() => {
     [
       "import * as grpc from '@grpc/grpc-js';",
       "import * as protoLoader from '@grpc/proto-loader';",
-      `const definition = protoLoader.loadSync(${JSON.stringify(path.join(PACKAGE, 'test', 'fixtures', 'echo.proto'))}, { keepCase: true });`,
+      `const definition = protoLoader.loadSync(${JSON.stringify(path.join(PACKAGE, '..', '..', 'test', 'support', 'fixtures', 'echo.proto'))}, { keepCase: true });`,
       'const loaded = grpc.loadPackageDefinition(definition) as unknown as {',
       '  wimse: { test: { Echo: grpc.ServiceClientConstructor } };',
       '};',

@@ -5,7 +5,16 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { getWorkload } from '../src/index.js';
 
-const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'echo.proto');
+const PROTO = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'test',
+  'support',
+  'fixtures',
+  'echo.proto',
+);
 const definition = protoLoader.loadSync(PROTO, { keepCase: true, defaults: true });
 const loaded = grpc.loadPackageDefinition(definition) as unknown as {
   wimse: { test: { Echo: grpc.ServiceClientConstructor } };

@@ -64,12 +64,7 @@ export class WimseGuard implements CanActivate {
     try {
       let principal: WorkloadPrincipal | undefined = req.wimse;
       if (principal === undefined) {
-        const optional =
-          this.reflector.getAllAndOverride<boolean | undefined>(
-            WIMSE_METADATA.optionalAuthentication,
-            targets,
-          ) === true;
-        principal = optional
+        principal = this.optional(targets)
           ? await this.wimse.authenticateIfPresent(req)
           : await this.wimse.authenticate(req);
         if (principal !== undefined) {
@@ -77,11 +72,7 @@ export class WimseGuard implements CanActivate {
           if (req.user === undefined || req.user === null) req.user = principal;
         }
       }
-      const authorizer = this.policy(targets);
-      if (authorizer !== undefined) {
-        if (principal === undefined) throw credentialsMissingError();
-        await authorize(principal, authorizer);
-      }
+      await this.enforcePolicy(principal, targets);
       return true;
     } catch (error) {
       if (!isWimseError(error)) throw error;
@@ -102,16 +93,20 @@ export class WimseGuard implements CanActivate {
           : await this.wimse.authenticator.authenticate(request);
         if (principal !== undefined) setGrpcPrincipal(call.metadata, principal);
       }
-      const authorizer = this.policy(targets);
-      if (authorizer !== undefined) {
-        if (principal === undefined) throw credentialsMissingError();
-        await authorize(principal, authorizer);
-      }
+      await this.enforcePolicy(principal, targets);
       return true;
     } catch (error) {
       if (!isWimseError(error)) throw error;
       throw await grpcException(error, call);
     }
+  }
+
+  /** The route's policy decorators, applied to the caller (none authenticated: 401). */
+  private async enforcePolicy(principal: WorkloadPrincipal | undefined, targets: Targets): Promise<void> {
+    const authorizer = this.policy(targets);
+    if (authorizer === undefined) return;
+    if (principal === undefined) throw credentialsMissingError();
+    await authorize(principal, authorizer);
   }
 
   private optional(targets: Targets): boolean {

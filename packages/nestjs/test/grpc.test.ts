@@ -30,7 +30,16 @@ import {
   Workload,
 } from '../src/index.js';
 
-const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'echo.proto');
+const PROTO = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'test',
+  'support',
+  'fixtures',
+  'echo.proto',
+);
 const AUTHORITY = 'echo.example.org';
 const ADMIN = 'spiffe://example.org/ns/ops/sa/admin';
 const BROKEN = 'broken.example';

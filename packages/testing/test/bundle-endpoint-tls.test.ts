@@ -1,52 +1,21 @@
 // The https_web shape: the bundle endpoint over TLS, with a certificate made for this run
-// (openssl, as the TLS proxy example does) and trusted by the client through `ca`.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// (test/support/tls.ts) and trusted by the client through `ca`.
 import { get } from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { JwtBundle } from '@wimse-auth/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../../../test/support/tls.js';
 import { type BundleEndpoint, createTestTrustDomain, serveBundleEndpoint } from '../src/index.js';
 
-let dir = '';
 let cert: Buffer;
 let key: Buffer;
 let endpoint: BundleEndpoint | undefined;
 
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'wimse-bundle-tls-'));
-  await promisify(execFile)(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-    ],
-    { timeout: 20_000 },
-  );
-  cert = readFileSync(path.join(dir, 'cert.pem'));
-  key = readFileSync(path.join(dir, 'key.pem'));
+beforeAll(() => {
+  ({ cert, key } = selfSignedCertificate());
 });
 
 afterAll(async () => {
   await endpoint?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function fetchOverTls(url: string, ca: Buffer | undefined): Promise<{ status: number; body: string }> {

@@ -1,7 +1,5 @@
 // Real trust endpoints on 127.0.0.1 for the remote bundle source tests: an HTTPS server
 // with a certificate made for the run, whose answers each test programs per path.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -10,11 +8,9 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import type { JWK } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { selfSignedCertificate } from '../../../../test/support/tls.js';
 import { generateTestKey, signToken, type TestKey } from '../../../../test/support/tokens.js';
 import type { FetchFunction } from '../../src/index.js';
 
@@ -25,35 +21,7 @@ export interface TlsMaterial {
 
 /** A self-signed certificate for 127.0.0.1, made with openssl for this run. */
 export async function makeTlsMaterial(): Promise<TlsMaterial> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'wimse-remote-trust-'));
-  try {
-    await promisify(execFile)(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ],
-      { timeout: 20_000 },
-    );
-    return { cert: readFileSync(path.join(dir, 'cert.pem')), key: readFileSync(path.join(dir, 'key.pem')) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return selfSignedCertificate();
 }
 
 /** The transport options that make the sources trust the run's certificate (undici + a CA). */
