@@ -8,19 +8,16 @@ import {
 import {
   type Authenticator,
   type AuthenticatorOptions,
+  authenticateGrpcCall,
   authenticatorFrom,
   authorize as authorizePrincipal,
   createAuthenticator,
   type GrpcAudienceOptions,
   grpcAudience,
   grpcErrorStatus,
-  grpcPrincipalOf,
-  grpcRequest,
   isWimseError,
   parseGrpcMethodPath,
-  setGrpcPrincipal,
   type WimseError,
-  type WorkloadPrincipal,
 } from '@wimse-auth/core';
 import {
   type GrpcAuthorization,
@@ -113,26 +110,19 @@ function methodMatcher(
   };
 }
 
+/** Authenticates the call (recording its caller for `getWorkload`) and applies the method's rule. */
 async function authenticateCall(
   authenticator: Authenticator,
   authorizers: MethodAuthorizers,
   path: string,
   metadata: Metadata,
   optional: boolean,
-): Promise<WorkloadPrincipal | undefined> {
-  // A principal already recorded for this very metadata object (another interceptor instance,
-  // a framework hook) is kept: verifying the same proof again would look like a replay.
-  const request = grpcRequest(metadata, path);
-  const principal =
-    grpcPrincipalOf(metadata) ??
-    (optional
-      ? await authenticator.authenticateIfPresent(request)
-      : await authenticator.authenticate(request));
-  if (principal === undefined) return undefined;
+): Promise<void> {
+  const principal = await authenticateGrpcCall(authenticator, metadata, path, optional);
+  if (principal === undefined) return;
   const authorizer = authorizers(path);
   if (authorizer === undefined) throw noRuleError();
   await authorizePrincipal(principal, authorizer);
-  return principal;
 }
 
 /**
@@ -166,9 +156,8 @@ export function wimseServerInterceptor(options: WimseServerInterceptorOptions): 
         startNext({
           onReceiveMetadata: (metadata, metadataNext) => {
             authenticateCall(authenticator, authorizers, path, metadata, optional).then(
-              (principal) => {
+              () => {
                 if (ended) return;
-                if (principal !== undefined) setGrpcPrincipal(metadata, principal);
                 metadataNext(metadata);
               },
               (error: unknown) => {

@@ -3,12 +3,10 @@ import { Reflector } from '@nestjs/core';
 import {
   type Authorizer,
   allOf,
+  authenticateGrpcCall,
   authorize,
   credentialsMissingError,
-  grpcPrincipalOf,
-  grpcRequest,
   isWimseError,
-  setGrpcPrincipal,
   type WorkloadPrincipal,
 } from '@wimse-auth/core';
 import { WIMSE_METADATA } from './constants.js';
@@ -83,16 +81,14 @@ export class WimseGuard implements CanActivate {
   /** The gRPC flavour: same decisions, principal keyed by the call's metadata, gRPC errors. */
   private async activateGrpc(call: NestGrpcCall, targets: Targets): Promise<boolean> {
     try {
-      // A principal already recorded for this call (the @wimse-auth/grpc interceptor, a guard
-      // that ran before) is kept: its proof may be used once only.
-      let principal = grpcPrincipalOf(call.metadata);
-      if (principal === undefined) {
-        const request = grpcRequest(call.metadata, call.path);
-        principal = this.optional(targets)
-          ? await this.wimse.authenticator.authenticateIfPresent(request)
-          : await this.wimse.authenticator.authenticate(request);
-        if (principal !== undefined) setGrpcPrincipal(call.metadata, principal);
-      }
+      // The @wimse-auth/grpc interceptor (or a guard that ran before) may have authenticated
+      // this call already; core then returns that caller instead of reusing the proof.
+      const principal = await authenticateGrpcCall(
+        this.wimse.authenticator,
+        call.metadata,
+        call.path,
+        this.optional(targets),
+      );
       await this.enforcePolicy(principal, targets);
       return true;
     } catch (error) {

@@ -4,6 +4,7 @@ export {
   grpcAuthorityOrigin,
   grpcMethodAudience,
 } from './audience.js';
+export { authenticateGrpcCall } from './authenticate-call.js';
 export {
   type GrpcCallInfo,
   type GrpcMetadataLike,
