@@ -35,11 +35,11 @@ const number = (name, fallback) => {
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
   return value;
 };
-const DURATION = number('BENCH_HTTP_DURATION', SMOKE ? 1 : 5); // seconds per variant and round, measured
+const DURATION = number('BENCH_HTTP_DURATION', SMOKE ? 1 : 3); // seconds per variant and round, measured
 const WARMUP = number('BENCH_HTTP_WARMUP', SMOKE ? 1 : 1); // seconds per variant and round, discarded
 const CONNECTIONS = number('BENCH_HTTP_CONNECTIONS', 10);
 const PROOFS = number('BENCH_HTTP_PROOFS', 0); // 0: sized from the ceiling's rate
-const ROUNDS = Math.max(1, Math.floor(number('BENCH_HTTP_ROUNDS', SMOKE ? 1 : 3)));
+const ROUNDS = Math.max(1, Math.floor(number('BENCH_HTTP_ROUNDS', SMOKE ? 1 : 5)));
 if (DURATION < 1) throw new Error('BENCH_HTTP_DURATION must be at least 1 second');
 if (CONNECTIONS < 1) throw new Error('BENCH_HTTP_CONNECTIONS must be at least 1');
 
@@ -537,7 +537,7 @@ async function prepare(variant) {
     await stopServer(server.child);
     return undefined;
   }
-  return { variant, server, rps: [], latencies: [], others: [], serverCpu: [], problems: [] };
+  return { variant, server, rps: [], byRound: [], latencies: [], others: [], serverCpu: [], problems: [] };
 }
 
 /** One warmup + measurement of a prepared variant, with freshly minted tokens if it needs them. */
@@ -559,6 +559,7 @@ async function measure(entry, round) {
     entry.problems.push(`ran out of pre-minted tokens after ${feeder.used}; set BENCH_HTTP_PROOFS higher`);
   }
   entry.rps.push(result.requests.mean);
+  entry.byRound[round] = result.requests.mean;
   entry.peak = Math.max(entry.peak ?? 0, result.requests.max);
   for (const latency of latencies) entry.latencies.push(latency);
   entry.others.push(others);
@@ -602,7 +603,7 @@ for (const platform of platforms) {
       const row = {
         ...variant,
         rps: entry.rps.length > 0 ? median(entry.rps) : 0,
-        rounds: entry.rps,
+        byRound: entry.byRound,
         p50: percentile(entry.latencies, 50),
         p99: percentile(entry.latencies, 99),
         rss,
@@ -632,12 +633,28 @@ for (const row of clean.filter((r) => r.kind === 'peer')) {
   if (!(fastestPeers.get(row.platform)?.rps >= row.rps)) fastestPeers.set(row.platform, row);
 }
 const reference = (row, against) => (against === 'peer' ? fastestPeers : ceilings).get(row.platform);
-const ratio = (value, ref) => (ref ? (value / ref).toFixed(2) : '–');
+// A row against its reference is the median of the ratios of the rounds, each measured within
+// a minute of the other: a slow spell of the machine then lowers both sides of a ratio instead
+// of one side of a ratio of medians.
+const pairedRatio = (row, ref) => {
+  const ratios = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const value = row.byRound[round];
+    const base = ref.byRound[round];
+    if (value !== undefined && base !== undefined && base > 0) ratios.push(value / base);
+  }
+  return ratios.length > 0 ? median(ratios) : undefined;
+};
+const ratio = (row, ref) => {
+  if (row.failed || !ref) return '–';
+  const value = pairedRatio(row, ref);
+  return value === undefined ? '–' : value.toFixed(2);
+};
 const verdict = (row) => {
   if (!row.target) return '';
   const ref = reference(row, row.target.against);
-  if (row.failed || !ref) return '–';
-  const achieved = row.rps / ref.rps;
+  const achieved = row.failed || !ref ? undefined : pairedRatio(row, ref);
+  if (achieved === undefined) return '–';
   return `${achieved >= row.target.ratio ? 'pass' : 'MISS'} (≥ ${row.target.ratio.toFixed(2)} × ${row.target.against})`;
 };
 const columns = [
@@ -646,8 +663,8 @@ const columns = [
   ['p50 ms', 7, (r) => r.p50.toFixed(2)],
   ['p99 ms', 7, (r) => r.p99.toFixed(2)],
   ['RSS MB', 7, (r) => (r.rss / 2 ** 20).toFixed(0)],
-  ['×ceiling', 9, (r) => (r.failed ? '–' : ratio(r.rps, ceilings.get(r.platform)?.rps))],
-  ['×peer', 6, (r) => (r.failed ? '–' : ratio(r.rps, fastestPeers.get(r.platform)?.rps))],
+  ['×ceiling', 9, (r) => ratio(r, ceilings.get(r.platform))],
+  ['×peer', 6, (r) => ratio(r, fastestPeers.get(r.platform))],
   ['target', 26, verdict],
   ['other CPU', 9, (r) => r.others.toFixed(2)],
 ];
@@ -661,7 +678,8 @@ const notes = [
   `req/s: the median over the rounds of autocannon's mean of per-second counts (the order of the ` +
     `variants rotates every round); p50/p99: from every response's latency; RSS: the ` +
     `server process after its last round. ×ceiling: against the same platform's unauthenticated ` +
-    `row; ×peer: against the fastest bearer peer on the same platform (${peerList}).`,
+    `row; ×peer: against the fastest bearer peer on the same platform (${peerList}); each is the ` +
+    `median over the rounds of the ratio of the two rows' req/s in that round.`,
   `Peers and "fresh" rows get a new ES256 bearer JWT (a JWT-SVID with iss and jti) on every request, so ` +
     `every request verifies a signature. "repeated": the same token every request (callers reuse ` +
     `bearer tokens) — our verified-token cache checks the signature once, then aud and time per request. ` +

@@ -6,6 +6,7 @@ export {
   type Authenticator,
   type AuthenticatorOptions,
   type AuthenticatorSource,
+  authenticateRequest,
   authenticatorFrom,
   CREDENTIAL_KINDS,
   createAuthenticator,

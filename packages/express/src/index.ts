@@ -11,6 +11,7 @@ import {
   type AuthenticatorOptions,
   type AuthenticatorSource,
   type AuthorizerSpec,
+  authenticateRequest,
   authenticatorFrom,
   authorize,
   type ChallengeOptions,
@@ -140,20 +141,26 @@ export function wimse(options: WimseOptions): WimseMiddleware {
   const passError = options.passError === true;
   const challenges = challengeOptions(authenticator.accept, options.realm);
 
-  const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    let principal: WorkloadPrincipal | undefined;
+  const proceed = (req: Request, next: NextFunction, principal: WorkloadPrincipal | undefined): void => {
+    if (principal !== undefined) (req as WimseRequest).wimse = principal;
+    next();
+  };
+  // Not async: a repeated credential the core answers from its cache costs no promise here.
+  const middleware = (req: Request, res: Response, next: NextFunction): void | Promise<void> => {
+    let outcome: WorkloadPrincipal | undefined | Promise<WorkloadPrincipal | undefined>;
     try {
-      const request = coreRequest(req);
-      principal = optional
-        ? await authenticator.authenticateIfPresent(request)
-        : await authenticator.authenticate(request);
+      outcome = authenticateRequest(authenticator, coreRequest(req), !optional);
     } catch (error) {
       fail(error, res, next, passError, challenges);
       return;
     }
-    if (principal !== undefined) (req as WimseRequest).wimse = principal;
-    // Outside the try: an error in a later middleware is not an authentication failure.
-    next();
+    // next() runs outside the authentication's error handling: an error in a later
+    // middleware is not an authentication failure.
+    if (!(outcome instanceof Promise)) return proceed(req, next, outcome);
+    return outcome.then(
+      (principal) => proceed(req, next, principal),
+      (error: unknown) => fail(error, res, next, passError, challenges),
+    );
   };
   return Object.assign(middleware, { authenticator }) as WimseMiddleware;
 }

@@ -7,6 +7,7 @@ import {
   type AuthenticatorOptions,
   type AuthenticatorSource,
   type AuthorizerSpec,
+  authenticateRequest,
   authenticatorFrom,
   authorize,
   type ChallengeOptions,
@@ -140,7 +141,8 @@ export function wimse(options: WimseOptions): WimseMiddleware {
   const challenge: ChallengeOptions = { accept: authenticator.accept };
   if (options.realm !== undefined) challenge.realm = options.realm;
 
-  return async function wimseMiddleware(ctx, next) {
+  // Not async: a repeated credential the core answers from its cache costs no promise here.
+  return function wimseMiddleware(ctx, next) {
     (ctx as WithChallenge)[CHALLENGE_SETTINGS] = challenge;
     const request = {
       method: ctx.method,
@@ -148,18 +150,32 @@ export function wimse(options: WimseOptions): WimseMiddleware {
       // headersDistinct keeps duplicate Authorization fields that req.headers drops.
       headers: ctx.req.headersDistinct ?? ctx.req.headers,
     };
-    let principal: WorkloadPrincipal | undefined;
+    let outcome: WorkloadPrincipal | undefined | Promise<WorkloadPrincipal | undefined>;
     try {
-      principal = required
-        ? await authenticator.authenticate(request)
-        : await authenticator.authenticateIfPresent(request);
+      outcome = authenticateRequest(authenticator, request, required);
     } catch (error) {
-      throw toHttpError(error, challenge);
+      return Promise.reject(toHttpError(error, challenge));
     }
-    if (principal !== undefined) ctx.state.wimse = principal;
-    // Handing back next()'s promise instead of awaiting it saves a promise per request.
-    return next() as Promise<void>;
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (principal) => proceed(ctx, next, principal),
+        (error: unknown) => {
+          throw toHttpError(error, challenge);
+        },
+      );
+    }
+    return proceed(ctx, next, outcome);
   };
+}
+
+function proceed(
+  ctx: WimseContext,
+  next: () => Promise<unknown>,
+  principal: WorkloadPrincipal | undefined,
+): Promise<void> {
+  if (principal !== undefined) ctx.state.wimse = principal;
+  // Handing back next()'s promise instead of awaiting it saves a promise per request.
+  return next() as Promise<void>;
 }
 
 /**

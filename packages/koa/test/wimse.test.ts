@@ -110,6 +110,51 @@ describe('wimse() accepts every credential form', () => {
     expect(reply.json()).toEqual({ caller: CALLER_ID, form: 'jwt-svid' });
   });
 
+  it('a repeated JWT-SVID: the same caller on every request, and a wrong path still refused', async () => {
+    const { base } = await serve();
+    const token = td.issueJwtSvid(`${ORIGIN}/orders`);
+    for (let i = 0; i < 3; i++) {
+      const reply = await send(base, '/orders', { authorization: `Bearer ${token}` });
+      expect(reply.status).toBe(200);
+      expect(reply.json()).toEqual({ caller: CALLER_ID, form: 'jwt-svid' });
+    }
+    const elsewhere = await send(base, '/refunds', { authorization: `Bearer ${token}` });
+    expect(elsewhere.status).toBe(401);
+    expect(elsewhere.challenges).toEqual([
+      'WPT',
+      'Bearer error="invalid_token", error_description="audience_mismatch"',
+    ]);
+  });
+
+  it('answers a cached credential without waiting, and refuses by rejecting, never by throwing', async () => {
+    const middleware = wimse(defaults);
+    const token = td.issueJwtSvid(ORIGIN);
+    const context = (authorization?: string) => ({
+      method: 'GET',
+      originalUrl: '/orders',
+      req: { headers: authorization === undefined ? {} : { authorization } } as never,
+      state: {} as WimseState,
+    });
+    const calls: string[] = [];
+    const next = async () => {
+      calls.push('next');
+    };
+    await middleware(context(`Bearer ${token}`), next);
+    expect(calls).toEqual(['next']);
+    const repeated = context(`Bearer ${token}`);
+    const returned = middleware(repeated, next);
+    // next() already ran: no promise was awaited before it.
+    expect(calls).toEqual(['next', 'next']);
+    expect(repeated.state.wimse?.id).toBe(CALLER_ID);
+    await returned;
+    let refused: Promise<void> | undefined;
+    expect(() => {
+      refused = middleware(context(), next);
+    }).not.toThrow();
+    await expect(refused).rejects.toMatchObject({ status: 401, code: 'credentials_missing' });
+    expect(calls).toHaveLength(2);
+  });
+
   it('a prebuilt authenticator', async () => {
     const authenticator = createAuthenticator({
       trust: td.trust,

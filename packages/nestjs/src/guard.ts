@@ -4,6 +4,7 @@ import {
   type Authorizer,
   allOf,
   authenticateGrpcCall,
+  authenticateRequest,
   authorize,
   credentialsMissingError,
   isWimseError,
@@ -12,10 +13,17 @@ import {
 import { WIMSE_METADATA } from './constants.js';
 import { POLICY_KEYS, type PolicyMetadata } from './decorators.js';
 import { grpcCallOfContext, grpcException, type NestGrpcCall } from './grpc.js';
-import type { WimseHttpRequest } from './http.js';
+import { coreRequest, type WimseHttpRequest } from './http.js';
 import { WimseAuthService } from './service.js';
 
 type Targets = Parameters<Reflector['getAllAndOverride']>[1];
+
+/** What a route's decorators ask of the guard. */
+interface RouteSettings {
+  readonly isPublic: boolean;
+  readonly optional: boolean;
+  readonly policy: Authorizer | undefined;
+}
 
 /**
  * Authenticates the calling workload of an HTTP request (Express or Fastify platform), sets
@@ -45,41 +53,65 @@ export class WimseGuard implements CanActivate {
     @Inject(WimseAuthService) private readonly wimse: WimseAuthService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // The decorators' answers per controller class and handler: metadata is fixed once the
+  // classes are defined, so each route reads it once instead of on every request.
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteSettings>>();
+
+  // Not async: a repeated credential the core answers from its cache, on a route without a
+  // policy, is decided without a promise.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const type = context.getType();
     const grpc = type === 'rpc' ? grpcCallOfContext(context) : undefined;
     if (type !== 'http' && grpc === undefined) {
       // Fail closed: there is no HTTP request or gRPC call to read workload credentials from.
       throw new TypeError(`WimseGuard protects HTTP routes and gRPC methods only (got a "${type}" context)`);
     }
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(WIMSE_METADATA.publicRoute, targets) === true) {
-      return true;
-    }
-    if (grpc !== undefined) return this.activateGrpc(grpc, targets);
+    const route = this.route(context.getClass(), context.getHandler());
+    if (route.isPublic) return true;
+    if (grpc !== undefined) return this.activateGrpc(grpc, route);
     const http = context.switchToHttp();
     const req = http.getRequest<WimseHttpRequest>();
-    try {
-      let principal: WorkloadPrincipal | undefined = req.wimse;
-      if (principal === undefined) {
-        principal = this.optional(targets)
-          ? await this.wimse.authenticateIfPresent(req)
-          : await this.wimse.authenticate(req);
-        if (principal !== undefined) {
-          req.wimse = principal;
-          if (req.user === undefined || req.user === null) req.user = principal;
-        }
-      }
-      await this.enforcePolicy(principal, targets);
-      return true;
-    } catch (error) {
+    const refuse = (error: unknown): never => {
       if (!isWimseError(error)) throw error;
       throw this.wimse.toHttpException(error, http.getResponse());
+    };
+    // A principal already on the request (a guard that ran before) is not authenticated again.
+    let outcome: WorkloadPrincipal | undefined | Promise<WorkloadPrincipal | undefined> = req.wimse;
+    if (outcome === undefined) {
+      try {
+        outcome = authenticateRequest(this.wimse.authenticator, coreRequest(req), !route.optional);
+      } catch (error) {
+        return refuse(error);
+      }
+    }
+    if (outcome instanceof Promise) {
+      return outcome.then((principal) => this.admit(req, principal, route)).catch(refuse);
+    }
+    try {
+      const admitted = this.admit(req, outcome, route);
+      return admitted === true ? admitted : admitted.catch(refuse);
+    } catch (error) {
+      return refuse(error);
     }
   }
 
+  /** Records the caller on the request, then applies the route's policy (none: allowed). */
+  private admit(
+    req: WimseHttpRequest,
+    principal: WorkloadPrincipal | undefined,
+    route: RouteSettings,
+  ): true | Promise<true> {
+    if (principal !== undefined && req.wimse !== principal) {
+      req.wimse = principal;
+      if (req.user === undefined || req.user === null) req.user = principal;
+    }
+    if (route.policy === undefined) return true;
+    if (principal === undefined) throw credentialsMissingError();
+    return authorize(principal, route.policy).then(() => true);
+  }
+
   /** The gRPC flavour: same decisions, principal keyed by the call's metadata, gRPC errors. */
-  private async activateGrpc(call: NestGrpcCall, targets: Targets): Promise<boolean> {
+  private async activateGrpc(call: NestGrpcCall, route: RouteSettings): Promise<boolean> {
     try {
       // The @wimse-auth/grpc interceptor (or a guard that ran before) may have authenticated
       // this call already; core then returns that caller instead of reusing the proof.
@@ -87,9 +119,12 @@ export class WimseGuard implements CanActivate {
         this.wimse.authenticator,
         call.metadata,
         call.path,
-        this.optional(targets),
+        route.optional,
       );
-      await this.enforcePolicy(principal, targets);
+      if (route.policy !== undefined) {
+        if (principal === undefined) throw credentialsMissingError();
+        await authorize(principal, route.policy);
+      }
       return true;
     } catch (error) {
       if (!isWimseError(error)) throw error;
@@ -97,21 +132,27 @@ export class WimseGuard implements CanActivate {
     }
   }
 
-  /** The route's policy decorators, applied to the caller (none authenticated: 401). */
-  private async enforcePolicy(principal: WorkloadPrincipal | undefined, targets: Targets): Promise<void> {
-    const authorizer = this.policy(targets);
-    if (authorizer === undefined) return;
-    if (principal === undefined) throw credentialsMissingError();
-    await authorize(principal, authorizer);
+  private route(controller: object, handler: object): RouteSettings {
+    let handlers = this.routes.get(controller);
+    if (handlers === undefined) {
+      handlers = new WeakMap();
+      this.routes.set(controller, handlers);
+    }
+    let settings = handlers.get(handler);
+    if (settings === undefined) {
+      const targets = [handler, controller] as Targets;
+      settings = {
+        isPublic: this.flag(WIMSE_METADATA.publicRoute, targets),
+        optional: this.flag(WIMSE_METADATA.optionalAuthentication, targets),
+        policy: this.policy(targets),
+      };
+      handlers.set(handler, settings);
+    }
+    return settings;
   }
 
-  private optional(targets: Targets): boolean {
-    return (
-      this.reflector.getAllAndOverride<boolean | undefined>(
-        WIMSE_METADATA.optionalAuthentication,
-        targets,
-      ) === true
-    );
+  private flag(key: string, targets: Targets): boolean {
+    return this.reflector.getAllAndOverride<boolean | undefined>(key, targets) === true;
   }
 
   /** The route's policy: every policy decorator that applies, all of which must allow. */

@@ -9,7 +9,7 @@ import {
   TrustUnavailableError,
 } from '@wimse-auth/core';
 import { describe, expect, it } from 'vitest';
-import { createTestTrustDomain } from '../../../test/support/trust-domain.js';
+import { CALLER_ID, createTestTrustDomain } from '../../../test/support/trust-domain.js';
 import {
   AllowTrustDomains,
   AllowWorkloads,
@@ -87,10 +87,47 @@ describe('policy decorators validate at startup', () => {
 });
 
 describe('WimseGuard outside HTTP', () => {
-  it('fails closed for RPC and WebSocket contexts', async () => {
+  it('fails closed for RPC and WebSocket contexts', () => {
     const service = new WimseAuthService(authenticator, { authenticator });
     const guard = new WimseGuard(new Reflector(), service);
-    const context = { getType: () => 'rpc' } as unknown as ExecutionContext;
-    await expect(guard.canActivate(context)).rejects.toThrow(/HTTP routes and gRPC methods only/);
+    for (const type of ['rpc', 'ws']) {
+      const context = { getType: () => type } as unknown as ExecutionContext;
+      // Nest turns a guard's synchronous throw into the request's failure, as it does a rejection.
+      expect(() => guard.canActivate(context)).toThrow(/HTTP routes and gRPC methods only/);
+    }
+  });
+});
+
+describe('WimseGuard on HTTP without a server', () => {
+  const service = new WimseAuthService(authenticator, { authenticator });
+  const guard = new WimseGuard(new Reflector(), service);
+  class Orders {
+    list(): void {}
+    @AllowWorkloads('spiffe://example.org/ns/prod/sa/admin')
+    admin(): void {}
+  }
+  const httpContext = (handler: () => void, req: Record<string, unknown>): ExecutionContext =>
+    ({
+      getType: () => 'http',
+      getClass: () => Orders,
+      getHandler: () => handler,
+      switchToHttp: () => ({ getRequest: () => req, getResponse: () => ({ setHeader: () => undefined }) }),
+    }) as unknown as ExecutionContext;
+  const token = td.issueJwtSvid(ORIGIN);
+  const request = () => ({ method: 'GET', url: '/orders', headers: { authorization: `Bearer ${token}` } });
+
+  it('decides a repeated JWT-SVID on a route without policy synchronously', async () => {
+    await expect(guard.canActivate(httpContext(Orders.prototype.list, request()))).resolves.toBe(true);
+    const req: Record<string, unknown> = request();
+    expect(guard.canActivate(httpContext(Orders.prototype.list, req))).toBe(true);
+    expect((req.wimse as { id: string }).id).toBe(CALLER_ID);
+    expect(req.user).toBe(req.wimse);
+  });
+
+  it("keeps each handler's own policy: the same caller is refused on a route that does not allow it", async () => {
+    const refused = guard.canActivate(httpContext(Orders.prototype.admin, request()));
+    expect(refused).toBeInstanceOf(Promise);
+    await expect(refused).rejects.toMatchObject({ status: 403 });
+    expect(guard.canActivate(httpContext(Orders.prototype.list, request()))).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import {
   type Authenticator,
   type AuthenticatorSource,
+  authenticateRequest,
   authenticatorFrom,
   isWimseError,
   type WimseError,
@@ -196,9 +197,7 @@ export class WimseStrategy<User = unknown> extends passport.Strategy {
     let principal: WorkloadPrincipal | undefined;
     try {
       const request = coreRequest(req);
-      principal = this.wimseCredentialsRequired
-        ? await this.authenticator.authenticate(request)
-        : await this.authenticator.authenticateIfPresent(request);
+      principal = await authenticateRequest(this.authenticator, request, this.wimseCredentialsRequired);
     } catch (error) {
       if (isAuthenticationFailure(error)) return { action: 'fail', challenge: this.challenge(error) };
       return { action: 'error', error };

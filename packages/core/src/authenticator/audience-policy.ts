@@ -1,4 +1,5 @@
 import type { CredentialKind } from '../errors/errors.js';
+import { normaliseAudience } from '../verify/audience.js';
 import { type HttpRequestLike, headerValues, requestPath } from './http-request.js';
 
 /**
@@ -57,6 +58,9 @@ function firstForwardedValue(request: HttpRequestLike, name: string): string | u
 /** Computes, per request, the audiences a credential may name. */
 export class AudiencePolicy {
   readonly #origins: readonly string[];
+  // The bare origins and the values in their normalised form, so that a matching audience is
+  // found by plain string comparison (see audienceMatches).
+  readonly #bareOrigins: readonly string[];
   readonly #values: readonly string[];
   readonly #resolve: AudienceOptions['resolve'];
   readonly #trustProxyHeaders: boolean;
@@ -66,11 +70,13 @@ export class AudiencePolicy {
       throw new TypeError('audience configuration is required (origins, values or resolve)');
     }
     this.#origins = (options.origins ?? []).map(normaliseOrigin);
-    this.#values = [...(options.values ?? [])];
-    for (const value of this.#values) {
+    this.#bareOrigins = this.#origins.map(normaliseAudience);
+    const values = [...(options.values ?? [])];
+    for (const value of values) {
       if (typeof value !== 'string' || value.length === 0)
         throw new TypeError('audience values must be non-empty');
     }
+    this.#values = values.map(normaliseAudience);
     if (options.resolve !== undefined && typeof options.resolve !== 'function') {
       throw new TypeError('audience.resolve must be a function');
     }
@@ -84,18 +90,21 @@ export class AudiencePolicy {
   /** Audiences acceptable for `request` when it presents a credential of `kind`. */
   acceptable(request: HttpRequestLike, kind: CredentialKind): string[] {
     const path = requestPath(request);
-    const origins = this.#origins.slice();
+    const result: string[] = [];
+    for (let i = 0; i < this.#origins.length; i++) {
+      if (path !== undefined) result.push(this.#origins[i] + path);
+      if (kind === 'jwt-svid') result.push(this.#bareOrigins[i]!);
+    }
     if (this.#trustProxyHeaders) {
       const host = firstForwardedValue(request, 'x-forwarded-host') ?? firstForwardedValue(request, 'host');
       const proto = firstForwardedValue(request, 'x-forwarded-proto') ?? 'https';
-      if (host !== undefined) origins.push(`${proto.toLowerCase()}://${host.toLowerCase()}`);
+      if (host !== undefined) {
+        const origin = `${proto.toLowerCase()}://${host.toLowerCase()}`;
+        if (path !== undefined) result.push(origin + path);
+        if (kind === 'jwt-svid') result.push(origin);
+      }
     }
-    const result: string[] = [];
-    for (const origin of origins) {
-      if (path !== undefined) result.push(origin + path);
-      if (kind === 'jwt-svid') result.push(origin);
-    }
-    result.push(...this.#values);
+    for (const value of this.#values) result.push(value);
     const resolved = this.#resolve?.(request);
     if (typeof resolved === 'string') result.push(resolved);
     else if (resolved !== undefined) result.push(...resolved);

@@ -1,4 +1,4 @@
-import type { Authenticator } from '../authenticator/authenticator.js';
+import { type Authenticator, authenticateRequest } from '../authenticator/authenticator.js';
 import type { WorkloadPrincipal } from '../authenticator/principal.js';
 import { type GrpcMetadataLike, grpcRequest } from './metadata-request.js';
 import { grpcPrincipalOf, setGrpcPrincipal } from './principal-registry.js';
@@ -20,9 +20,7 @@ export async function authenticateGrpcCall(
   const recorded = grpcPrincipalOf(metadata);
   if (recorded !== undefined) return recorded;
   const request = grpcRequest(metadata, path);
-  const principal = optional
-    ? await authenticator.authenticateIfPresent(request)
-    : await authenticator.authenticate(request);
+  const principal = await authenticateRequest(authenticator, request, !optional);
   if (principal !== undefined) setGrpcPrincipal(metadata, principal);
   return principal;
 }
