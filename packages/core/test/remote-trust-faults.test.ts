@@ -28,6 +28,7 @@ import {
   bearer,
   eventually,
   type Handler,
+  json,
   jwks,
   jwtSvid,
   makeTlsMaterial,
@@ -165,6 +166,16 @@ const FAULTS: readonly Fault[] = [
     name: 'answers HTTP 500',
     reason: 'http_status',
     handler: (_request, response) => response.writeHead(500).end('oops'),
+  },
+  {
+    name: 'redirects to itself forever',
+    reason: 'too_many_redirects',
+    handler: (request, response) => response.writeHead(302, { location: request.url }).end(),
+  },
+  {
+    name: 'answers a redirect without a Location',
+    reason: 'http_status',
+    handler: (_request, response) => response.writeHead(307).end(),
   },
 ];
 
@@ -314,12 +325,10 @@ describe('remote trust faults beyond the endpoint', () => {
     expect(trust.status.lastFailure).toBe('too_many_keys');
   });
 
-  it('does not follow a redirect to plain http', async () => {
+  it('never requests a plain-http redirect target', async () => {
     const plain = await startTrustServer();
     try {
-      plain.route('/bundle', (_request, response) => {
-        response.writeHead(200).end(JSON.stringify(spiffeBundle([signingKey('k1')])));
-      });
+      plain.route('/bundle', json(spiffeBundle([signingKey('k1')])));
       pathCounter += 1;
       const path = `/redirect-${pathCounter}`;
       server.route(path, (_request, response) => {
@@ -328,9 +337,41 @@ describe('remote trust faults beyond the endpoint', () => {
       const trust = federated(path);
       await trust.ready;
       expect(trust.status).toMatchObject({ loaded: false, lastFailure: 'insecure_url' });
+      expect(server.count(path)).toBe(1);
+      expect(plain.count('/bundle')).toBe(0);
     } finally {
       await plain.close();
     }
+  });
+
+  it('refuses a redirect to a URL carrying credentials', async () => {
+    pathCounter += 1;
+    const path = `/redirect-${pathCounter}`;
+    const target = new URL('/elsewhere', server.origin);
+    target.username = 'user';
+    target.password = 'secret';
+    server.route(path, (_request, response) => response.writeHead(302, { location: target.href }).end());
+    server.route('/elsewhere', json(spiffeBundle([signingKey('k1')])));
+    const trust = federated(path);
+    await trust.ready;
+    expect(trust.status).toMatchObject({ loaded: false, lastFailure: 'insecure_url' });
+    expect(server.count('/elsewhere')).toBe(0);
+  });
+
+  it('follows https redirects, relative ones too, hop by hop', async () => {
+    const key = signingKey('k1');
+    pathCounter += 1;
+    const path = `/redirect-${pathCounter}`;
+    server.route(path, (_request, response) => response.writeHead(301, { location: `${path}/moved` }).end());
+    server.route(`${path}/moved`, (_request, response) =>
+      response.writeHead(308, { location: `${server.origin}${path}/final` }).end(),
+    );
+    server.route(`${path}/final`, json(spiffeBundle([key])));
+    const trust = federated(path);
+    await trust.ready;
+    expect(trust.status).toMatchObject({ loaded: true, lastFailure: undefined });
+    const hops = [path, `${path}/moved`, `${path}/final`];
+    expect(hops.map((hop) => server.count(hop))).toEqual([1, 1, 1]);
   });
 });
 

@@ -15,6 +15,7 @@ export type RemoteTrustFailureReason =
   | 'too_many_keys'
   | 'sequence_regressed'
   | 'insecure_url'
+  | 'too_many_redirects'
   | 'issuer_mismatch'
   | 'invalid_jwks_uri';
 
@@ -36,7 +37,7 @@ export class RemoteTrustError extends Error {
 /** The part of a fetch `Response` this library reads. */
 export interface FetchResponseLike {
   readonly status: number;
-  /** The final URL, after redirects. */
+  /** The URL this response answers (after redirects, for a fetch that follows them). */
   readonly url: string;
   readonly headers: { get(name: string): string | null };
   readonly body: {
@@ -47,11 +48,14 @@ export interface FetchResponseLike {
   } | null;
 }
 
-/** What this library passes to a fetch function. */
+/**
+ * What this library passes to a fetch function. Redirects are followed by this library, one
+ * hop at a time, so that every hop's URL is checked before it is requested.
+ */
 export interface FetchRequestInit {
   method: 'GET';
   headers: Record<string, string>;
-  redirect: 'follow';
+  redirect: 'manual';
   signal: AbortSignal;
   /** Present only when a dispatcher was configured (undici `Agent`, `ProxyAgent`). */
   dispatcher?: unknown;
@@ -80,6 +84,9 @@ export interface RemoteFetchOptions {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Redirect hops followed for one request; browsers allow 20, trust endpoints need one or two. */
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /** A fetched document, or the server's word that the cached one is still current. */
 export type FetchedDocument =
@@ -207,23 +214,70 @@ export async function fetchDocument(
   try {
     const headers: Record<string, string> = { accept: request.accept };
     if (request.etag !== undefined) headers['if-none-match'] = request.etag;
-    const init: FetchRequestInit = { method: 'GET', headers, redirect: 'follow', signal: controller.signal };
+    const init: FetchRequestInit = { method: 'GET', headers, redirect: 'manual', signal: controller.signal };
     if (settings.dispatcher !== undefined) init.dispatcher = settings.dispatcher;
-    let response: FetchResponseLike;
-    try {
-      response = await Promise.race([settings.fetch(request.url, init), deadline]);
-    } catch (cause) {
-      if (cause instanceof RemoteTrustError) throw cause;
-      if (controller.signal.aborted) throw timeoutError(settings.requestTimeoutMs);
-      throw new RemoteTrustError('network_error', 'request failed', { cause });
+    let url = request.url;
+    for (let hops = 0; ; hops += 1) {
+      const response = await send(settings, url, init, controller, deadline);
+      if (!REDIRECT_STATUSES.has(response.status)) {
+        return await readResponse(response, request, settings, deadline);
+      }
+      await discardBody(response);
+      if (hops === MAX_REDIRECTS) {
+        throw new RemoteTrustError('too_many_redirects', `more than ${MAX_REDIRECTS} redirects`);
+      }
+      url = redirectTarget(response, url, request.allowInsecureHttp);
     }
-    return await readResponse(response, request, settings, deadline);
   } finally {
     clearTimeout(timer);
     request.signal?.removeEventListener('abort', cancel as () => void);
     // Releases the connection of a response whose body was not (fully) read.
     controller.abort();
   }
+}
+
+async function send(
+  settings: ResolvedFetchSettings,
+  url: string,
+  init: FetchRequestInit,
+  controller: AbortController,
+  deadline: Promise<never>,
+): Promise<FetchResponseLike> {
+  try {
+    return await Promise.race([settings.fetch(url, init), deadline]);
+  } catch (cause) {
+    if (cause instanceof RemoteTrustError) throw cause;
+    if (controller.signal.aborted) throw timeoutError(settings.requestTimeoutMs);
+    throw new RemoteTrustError('network_error', 'request failed', { cause });
+  }
+}
+
+/**
+ * The next hop of a redirect, checked before it is requested: a trust document must not be
+ * fetched, nor its conditional-request headers sent, over plain http or with credentials
+ * in the URL, whatever an endpoint answers.
+ */
+function redirectTarget(response: FetchResponseLike, from: string, allowInsecureHttp: boolean): string {
+  const location = response.headers.get('location');
+  if (location === null) {
+    throw new RemoteTrustError('http_status', `endpoint answered HTTP ${response.status} without a Location`);
+  }
+  let target: URL;
+  try {
+    target = new URL(location, from);
+  } catch {
+    throw new RemoteTrustError('insecure_url', 'a redirect named an invalid URL');
+  }
+  // Plain http only where allowed, and never as a step down from https.
+  const downgrade = target.protocol !== 'https:' && new URL(from).protocol === 'https:';
+  if (downgrade || !isAcceptableScheme(target, allowInsecureHttp)) {
+    throw new RemoteTrustError('insecure_url', 'a redirect led to a URL that is not https');
+  }
+  if (target.username !== '' || target.password !== '') {
+    throw new RemoteTrustError('insecure_url', 'a redirect led to a URL with credentials');
+  }
+  target.hash = '';
+  return target.href;
 }
 
 async function readResponse(
@@ -233,7 +287,7 @@ async function readResponse(
   deadline: Promise<never>,
 ): Promise<FetchedDocument> {
   const maxAgeSeconds = cacheMaxAgeSeconds(response.headers.get('cache-control'));
-  // A redirect may lead anywhere; the final hop must still be a trust-worthy scheme.
+  // For a custom fetch that follows redirects itself despite `redirect: 'manual'`.
   if (response.url !== '' && !isAcceptableScheme(new URL(response.url), request.allowInsecureHttp)) {
     throw new RemoteTrustError('insecure_url', 'a redirect led to a URL that is not https');
   }
