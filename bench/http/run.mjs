@@ -43,7 +43,9 @@ const ROUNDS = Math.max(1, Math.floor(number('BENCH_HTTP_ROUNDS', SMOKE ? 1 : 5)
 if (DURATION < 1) throw new Error('BENCH_HTTP_DURATION must be at least 1 second');
 if (CONNECTIONS < 1) throw new Error('BENCH_HTTP_CONNECTIONS must be at least 1');
 
-// kind: 'ceiling' (no authentication), 'peer' (another library's bearer path), 'ours'.
+// kind: 'ceiling' (no authentication), 'peer' (another library's bearer path), 'ours',
+// 'reference' (no authentication either, but one more middleware layer: what a layer alone
+// costs the framework, for reading the repeated-token rows).
 // platform: 'express', 'koa' or 'nest'; ratios compare each row with its own platform's
 // ceiling and fastest peer. load: 'bearer' (one token, reused), 'bearer-fresh' (a new token
 // on every request), 'wpt' / 'wpt-ed25519' (one WIT, a fresh proof on every request).
@@ -128,6 +130,14 @@ const VARIANTS = [
     server: 'koa-ceiling',
     load: 'bearer',
     kind: 'ceiling',
+    platform: 'koa',
+  },
+  {
+    id: 'koa-passthrough',
+    label: 'koa, one no-op middleware',
+    server: 'koa-passthrough',
+    load: 'bearer',
+    kind: 'reference',
     platform: 'koa',
   },
   { id: 'koa-jwt', label: 'koa-jwt', server: 'koa-jwt', load: 'bearer-fresh', kind: 'peer', platform: 'koa' },
@@ -435,7 +445,7 @@ function mintFor(variant, measuredPeak) {
 async function preflight(variant, port, feeder) {
   const problems = [];
   const anonymous = await get(port, {});
-  const expectAnonymous = variant.kind === 'ceiling' ? 200 : 401;
+  const expectAnonymous = variant.kind === 'ceiling' || variant.kind === 'reference' ? 200 : 401;
   if (anonymous.status !== expectAnonymous) {
     problems.push(`no credential: HTTP ${anonymous.status}, expected ${expectAnonymous}`);
   }

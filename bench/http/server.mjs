@@ -201,6 +201,9 @@ async function koaApp(middleware) {
 const koaApps = {
   'koa-ceiling': async () => koaApp([]),
 
+  // Reference: the ceiling plus one middleware that only calls next(), the least any guard adds.
+  'koa-passthrough': async () => koaApp([(_ctx, next) => next()]),
+
   // koa-jwt (jsonwebtoken underneath) with the PEM public key, iss and aud.
   'koa-jwt': async () => {
     const { default: jwt } = await import('koa-jwt');

@@ -30,6 +30,7 @@ describe('npm run bench:http (smoke)', () => {
       'express-jwt',
       'wimse() JWT-SVID fresh',
       'wimse() WIT+WPT Ed25519',
+      'koa, one no-op middleware',
       'koa-jwt',
       'koa wimse() WIT+WPT ES256',
       'nest, no guard (ceiling)',
