@@ -44,7 +44,7 @@ if (DURATION < 1) throw new Error('BENCH_HTTP_DURATION must be at least 1 second
 if (CONNECTIONS < 1) throw new Error('BENCH_HTTP_CONNECTIONS must be at least 1');
 
 // kind: 'ceiling' (no authentication), 'peer' (another library's bearer path), 'ours',
-// 'reference' (no authentication either, but one more middleware layer: what a layer alone
+// 'reference' (no authentication either, but one more middleware layer or guard: what that alone
 // costs the framework, for reading the repeated-token rows).
 // platform: 'express', 'koa' or 'nest'; ratios compare each row with its own platform's
 // ceiling and fastest peer. load: 'bearer' (one token, reused), 'bearer-fresh' (a new token
@@ -184,6 +184,14 @@ const VARIANTS = [
     server: 'nest-ceiling',
     load: 'bearer',
     kind: 'ceiling',
+    platform: 'nest',
+  },
+  {
+    id: 'nest-guard-true',
+    label: 'nest, a guard returning true',
+    server: 'nest-guard-true',
+    load: 'bearer',
+    kind: 'reference',
     platform: 'nest',
   },
   {

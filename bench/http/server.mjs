@@ -147,6 +147,19 @@ const nestApps = {
   // Unauthenticated ceiling of the Nest platform: the same controller without a guard.
   'nest-ceiling': async () => nestApp({}),
 
+  // Reference: the ceiling plus a guard that only returns true, what Nest's guard step alone
+  // costs, the least any guard adds.
+  'nest-guard-true': async () => {
+    const { Injectable } = await import('@nestjs/common');
+    class AllowGuard {
+      canActivate() {
+        return true;
+      }
+    }
+    Injectable()(AllowGuard);
+    return nestApp({ guard: AllowGuard });
+  },
+
   // Ours: WimseModule.forRoot with the core's default caches, WimseGuard on the route.
   'nest-wimse': async () => {
     const { WimseGuard, WimseModule } = await import('@wimse-auth/nestjs');

@@ -34,6 +34,7 @@ describe('npm run bench:http (smoke)', () => {
       'koa-jwt',
       'koa wimse() WIT+WPT ES256',
       'nest, no guard (ceiling)',
+      'nest, a guard returning true',
       'Nest WimseGuard JWT-SVID fresh',
     ]) {
       expect(rows.some((line) => line.startsWith(`✓ ${label}:`))).toBe(true);
