@@ -11,7 +11,13 @@ export {
   CREDENTIAL_KINDS,
   createAuthenticator,
 } from './authenticator/authenticator.js';
-export type { HeaderValue, HttpRequestLike, RequestHeaders } from './authenticator/http-request.js';
+export {
+  type HeaderValue,
+  type HttpRequestLike,
+  type NodeHeaderViews,
+  nodeRequestHeaders,
+  type RequestHeaders,
+} from './authenticator/http-request.js';
 export type { WitDetails, WorkloadPrincipal } from './authenticator/principal.js';
 // Authorization
 export * from './authorization/policies.js';

@@ -20,6 +20,7 @@ import {
   errorResponse,
   type HttpRequestLike,
   isWimseError,
+  nodeRequestHeaders,
   toAuthorizer,
   type WorkloadPrincipal,
 } from '@wimse-auth/core';
@@ -97,9 +98,7 @@ function challengeOptions(
 
 /** The framework-neutral request the core reads. */
 function coreRequest(req: Request): HttpRequestLike {
-  // headersDistinct (Node >= 18.3) keeps every Authorization field line; req.headers joins
-  // or drops duplicates, which would hide a request carrying two credentials.
-  return { method: req.method, url: req.originalUrl, headers: req.headersDistinct ?? req.headers };
+  return { method: req.method, url: req.originalUrl, headers: nodeRequestHeaders(req) };
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   credentialsMissingError,
   errorResponse,
   isWimseError,
+  nodeRequestHeaders,
   toAuthorizer,
   WimseError,
   type WimseErrorCode,
@@ -147,8 +148,7 @@ export function wimse(options: WimseOptions): WimseMiddleware {
     const request = {
       method: ctx.method,
       url: ctx.originalUrl,
-      // headersDistinct keeps duplicate Authorization fields that req.headers drops.
-      headers: ctx.req.headersDistinct ?? ctx.req.headers,
+      headers: nodeRequestHeaders(ctx.req),
     };
     let outcome: WorkloadPrincipal | undefined | Promise<WorkloadPrincipal | undefined>;
     try {

@@ -1,5 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { HttpRequestLike, WorkloadPrincipal } from '@wimse-auth/core';
+import {
+  type HttpRequestLike,
+  type NodeHeaderViews,
+  nodeRequestHeaders,
+  type WorkloadPrincipal,
+} from '@wimse-auth/core';
 
 /**
  * The parts of a Nest HTTP request this package reads and writes: Express's `Request` or
@@ -11,10 +16,12 @@ export interface WimseHttpRequest {
   /** Express: the request target as received, before a router rewrote `url`. */
   originalUrl?: string | undefined;
   headers: IncomingHttpHeaders | HttpRequestLike['headers'];
-  /** Node 18.3+: every header field line, so duplicate `Authorization` fields are not lost. */
+  /** Every header field line as received, so duplicate `Authorization` fields are not lost. */
+  rawHeaders?: readonly string[] | undefined;
+  /** Node 18.3+: every header field line, grouped by name. */
   headersDistinct?: IncomingMessage['headersDistinct'] | undefined;
   /** Fastify: Node's request. */
-  raw?: Partial<Pick<IncomingMessage, 'url' | 'headersDistinct'>> | undefined;
+  raw?: Partial<Pick<IncomingMessage, 'url' | 'headersDistinct' | 'rawHeaders'>> | undefined;
   /** The authenticated workload, set by `WimseGuard` (or the `@wimse-auth/passport` strategy). */
   wimse?: WorkloadPrincipal | undefined;
   /** Set to the principal by `WimseGuard` when nothing else set it. */
@@ -24,9 +31,8 @@ export interface WimseHttpRequest {
 /** The framework-neutral request the core reads. */
 export function coreRequest(req: WimseHttpRequest | HttpRequestLike): HttpRequestLike {
   const r = req as WimseHttpRequest;
-  // headersDistinct keeps every Authorization field line; `headers` joins or drops
-  // duplicates, which would hide a request carrying two credentials.
-  const headers = r.headersDistinct ?? r.raw?.headersDistinct ?? r.headers;
+  // Fastify's request exposes Node's header views only on `raw`.
+  const headers = nodeRequestHeaders(r as NodeHeaderViews, r.raw);
   const url = r.originalUrl ?? r.raw?.url ?? r.url ?? (req as HttpRequestLike).path;
   return { method: r.method, url, headers: headers as HttpRequestLike['headers'] };
 }

@@ -7,6 +7,7 @@ import {
   authenticateRequest,
   authenticatorFrom,
   isWimseError,
+  nodeRequestHeaders,
   type WimseError,
   type WorkloadPrincipal,
 } from '@wimse-auth/core';
@@ -26,7 +27,9 @@ export interface PassportRequest {
   /** Express and Koa: the request target as received, before any mount point rewrote `url`. */
   originalUrl?: string | undefined;
   headers: IncomingHttpHeaders;
-  /** Node 18.3+: every header field line, so duplicate `Authorization` fields are not lost. */
+  /** Every header field line as received, so duplicate `Authorization` fields are not lost. */
+  rawHeaders?: readonly string[] | undefined;
+  /** Node 18.3+: every header field line, grouped by name. */
   headersDistinct?: IncomingMessage['headersDistinct'] | undefined;
 }
 
@@ -108,9 +111,9 @@ type Outcome<User> =
 
 /** The core request: target as received, and every header field line when Node keeps them. */
 function coreRequest(req: RequestInternals) {
-  // koa-passport's request stand-in delegates `headers` to Koa but not `headersDistinct`:
-  // read that from Node's request, which koa-passport exposes as `req.ctx.req`.
-  const headers = req.headersDistinct ?? req.ctx?.req?.headersDistinct ?? req.headers;
+  // koa-passport's request stand-in delegates `headers` to Koa but not Node's other header
+  // views: read those from Node's request, which koa-passport exposes as `req.ctx.req`.
+  const headers = nodeRequestHeaders(req, req.ctx?.req);
   return { method: req.method, url: req.originalUrl ?? req.url, headers };
 }
 
