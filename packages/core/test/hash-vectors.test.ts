@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { isBase64UrlSegment, sha256Base64Url, timingSafeEqualString } from '../src/util/base64url.js';
+import {
+  isBase64UrlSegment,
+  sha256Base64Url,
+  sha256Key,
+  timingSafeEqualString,
+} from '../src/util/base64url.js';
 
 interface HashVector {
   id: string;
@@ -61,6 +66,20 @@ describe('sha256Base64Url', () => {
         .update(Buffer.from([0xc3, 0xa9]))
         .digest('base64url'),
     );
+  });
+});
+
+describe('sha256Key', () => {
+  test('is the SHA-256 digest of the UTF-8 bytes, one character per byte', () => {
+    for (const value of ['', 'é', 'eyJhbGciOiJFUzI1NiJ9.e30.c2ln']) {
+      const key = sha256Key(value);
+      expect(key).toHaveLength(32);
+      expect(Buffer.from(key, 'latin1').toString('base64url')).toBe(sha256Base64Url(value));
+    }
+  });
+
+  test('differs for tokens differing in one character', () => {
+    expect(sha256Key('a.b.c')).not.toBe(sha256Key('a.b.d'));
   });
 });
 

@@ -90,11 +90,10 @@ export class AudiencePolicy {
   /** Audiences acceptable for `request` when it presents a credential of `kind`. */
   acceptable(request: HttpRequestLike, kind: CredentialKind): string[] {
     const path = requestPath(request);
-    const result: string[] = [];
-    for (let i = 0; i < this.#origins.length; i++) {
-      if (path !== undefined) result.push(this.#origins[i] + path);
-      if (kind === 'jwt-svid') result.push(this.#bareOrigins[i]!);
-    }
+    // Matching stops at the first hit, so the request-independent bare origins (which
+    // JWT-SVIDs usually name) come before the origin + path strings built for this request.
+    const result: string[] = kind === 'jwt-svid' ? [...this.#bareOrigins] : [];
+    if (path !== undefined) for (const origin of this.#origins) result.push(origin + path);
     if (this.#trustProxyHeaders) {
       const host = firstForwardedValue(request, 'x-forwarded-host') ?? firstForwardedValue(request, 'host');
       const proto = firstForwardedValue(request, 'x-forwarded-proto') ?? 'https';

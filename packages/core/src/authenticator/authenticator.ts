@@ -13,7 +13,7 @@ import { MemoryReplayStore } from '../replay/memory-replay-store.js';
 import type { ReplayStore } from '../replay/replay-store.js';
 import type { BundleSource } from '../trust/bundle-source.js';
 import type { JwtBundle } from '../trust/jwt-bundle.js';
-import { sha256Base64Url } from '../util/base64url.js';
+import { sha256Base64Url, sha256Key } from '../util/base64url.js';
 import type { IssuerPolicy, TimeOptions } from '../verify/common-options.js';
 import {
   checkJwtSvidUse,
@@ -334,7 +334,7 @@ class RequestAuthenticator implements Authenticator {
     trustDomainOf: (entry: Entry) => TrustDomain,
     verify: () => Promise<Entry>,
   ): Entry | Promise<Entry> {
-    const hash = sha256Base64Url(token);
+    const hash = sha256Key(token);
     const cached = cache.get(hash);
     if (cached !== undefined) {
       // A repeated token whose bundle is still current is answered synchronously.
