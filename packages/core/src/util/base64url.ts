@@ -15,7 +15,7 @@ export function sha256Base64Url(value: string): string {
 
 /**
  * SHA-256 of the UTF-8 bytes of `value` as a 32-character string, one character per digest
- * byte: a map key, never sent or shown. Half the cost of {@link sha256Base64Url} on the
+ * byte: a map key, never sent or shown. About 40 % cheaper than {@link sha256Base64Url} on the
  * repeated-token path, where it keys the verified-token caches.
  */
 export function sha256Key(value: string): string {
