@@ -36,6 +36,11 @@ export interface ConformanceCase {
   headers(td: TestTrustDomain): Record<string, string | string[]>;
   /** Send the same request this many times; the expectation applies to the last (default 1). */
   repeat?: number;
+  /**
+   * A request sent first, on the same keep-alive connection, that must succeed; called after
+   * `headers`. The expectation applies to the request of `headers` that follows it.
+   */
+  precededBy?: () => Record<string, string | string[]>;
   expect: Expectation;
 }
 
@@ -46,6 +51,9 @@ const caller = (credential: 'wpt' | 'jwt-svid', credentialForm: string): SeenPri
   credentialForm,
 });
 const aud = (route: Route) => `${ORIGIN}${route}`;
+/** `token` with the character at `index` replaced (by default with another base64url character). */
+const withCharacterAt = (token: string, index: number, replacement?: string) =>
+  `${token.slice(0, index)}${replacement ?? (token[index] === 'A' ? 'B' : 'A')}${token.slice(index + 1)}`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const wptAuthorization = (wit: string, wpt: string) => ({
   'workload-identity-token': wit,
@@ -166,6 +174,36 @@ export const CASES: readonly ConformanceCase[] = [
     headers: (td) => bearer(td.domain.issueJwtSvid({ sub: CALLER_ID, aud: ORIGIN, bad: 'unknown-kid' })),
     expect: bearerError('unknown_key'),
   },
+  // The connection's last verified token is remembered: a token of the same length differing
+  // in one signature character, or in a space, must not be taken for it.
+  ((): ConformanceCase => {
+    let verified = '';
+    return {
+      id: 'jwt-svid-tampered-after-verified-on-connection',
+      description: 'after a verified JWT-SVID, the same token with one signature character changed',
+      route: '/orders',
+      headers: (td) => {
+        verified = td.domain.issueJwtSvid({ sub: CALLER_ID, aud: ORIGIN });
+        return bearer(withCharacterAt(verified, verified.length - 10));
+      },
+      precededBy: () => bearer(verified),
+      expect: bearerError('invalid_signature'),
+    };
+  })(),
+  ((): ConformanceCase => {
+    let verified = '';
+    return {
+      id: 'jwt-svid-space-after-verified-on-connection',
+      description: 'after a verified JWT-SVID, the same token with a character replaced by a space',
+      route: '/orders',
+      headers: (td) => {
+        verified = td.domain.issueJwtSvid({ sub: CALLER_ID, aud: ORIGIN });
+        return bearer(withCharacterAt(verified, verified.length - 10, ' '));
+      },
+      precededBy: () => bearer(verified),
+      expect: bearerError('credentials_malformed'),
+    };
+  })(),
   {
     id: 'untrusted-trust-domain',
     description: 'a caller from a trust domain with no bundle',

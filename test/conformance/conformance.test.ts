@@ -20,6 +20,10 @@ function challengeFor(header: string | string[] | undefined): string {
 
 async function check(setup: AdapterSetup, server: Server, testCase: ConformanceCase): Promise<void> {
   const headers = testCase.headers(td);
+  if (testCase.precededBy !== undefined) {
+    const first = await send(server, testCase.route, testCase.precededBy());
+    expect(first.status, `the preceding request: ${first.body}`).toBe(200);
+  }
   let result = await send(server, testCase.route, headers);
   for (let i = 1; i < (testCase.repeat ?? 1); i++) {
     expect(result.status, 'first of the repeated requests').toBe(200);

@@ -15,7 +15,8 @@ import {
   type Presented,
 } from './targets.js';
 
-const { extractCredentials }: CredentialsModule = await loadCredentials();
+const { extractCredentials, locateCredentials, checkAuthorizationToken }: CredentialsModule =
+  await loadCredentials();
 const parameters = fuzzParameters();
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -118,6 +119,27 @@ describe('fuzz: credential extraction', () => {
         }
         expect(isWimseError(result.error), `not a library error: ${String(result.error)}`).toBe(true);
         expect({ error: (result.error as { code: string }).code }).toEqual(expected);
+      }),
+      parameters,
+    );
+  });
+
+  // The authenticator's hot path defers a bearer token's whitespace check until the token
+  // is not a repeat of a verified one; with the check run, the outcome must be the same.
+  it('locateCredentials then checkAuthorizationToken decides exactly as extractCredentials', () => {
+    fc.assert(
+      fc.property(headersArbitrary, acceptArbitrary, (generated, accept) => {
+        const headers = Object.fromEntries(
+          Object.entries(generated).filter(([, v]) => v !== undefined),
+        ) as Headers;
+        const outcome = (result: ReturnType<typeof attempt<Presented>>) =>
+          result.ok ? { ...result.value } : { error: (result.error as { code: string }).code };
+        const deferred = attempt(() => {
+          const presented = locateCredentials(headers, accept);
+          if (presented.kind === 'jwt-svid') checkAuthorizationToken(presented.token);
+          return presented;
+        });
+        expect(outcome(deferred)).toEqual(outcome(attempt(() => extractCredentials(headers, accept))));
       }),
       parameters,
     );

@@ -21,6 +21,11 @@ export interface CredentialsModule {
     headers: Record<string, string | string[] | undefined>,
     accept: ReadonlySet<CredentialKind>,
   ): Presented;
+  locateCredentials(
+    headers: Record<string, string | string[] | undefined>,
+    accept: ReadonlySet<CredentialKind>,
+  ): Presented;
+  checkAuthorizationToken(token: string): void;
 }
 
 const CORE_SRC = new URL('../../packages/core/src/', import.meta.url);

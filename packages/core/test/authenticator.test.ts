@@ -238,6 +238,58 @@ describe('audience configuration', () => {
     });
   });
 
+  it('re-checks a cached JWT-SVID against each request when its audience depends on the request', async () => {
+    const authenticator = world.authenticator({
+      audience: { origins: [ORIGIN], resolve: (req) => (req.url === '/tenant-a' ? 'tenant-a' : undefined) },
+    });
+    const connection = {};
+    const bearer = (token: string, url: string) => ({
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      connection,
+    });
+    // Names this service's origin plus a path: acceptable on that path only.
+    const pathBound = world.mintJwtSvid({ aud: `${ORIGIN}/orders` });
+    await authenticator.authenticate(bearer(pathBound, '/orders'));
+    await authenticator.authenticate(bearer(pathBound, '/orders'));
+    await expect(authenticator.authenticate(bearer(pathBound, '/refunds'))).rejects.toMatchObject({
+      code: 'audience_mismatch',
+    });
+    // Acceptable through resolve() for one request only.
+    const resolved = world.mintJwtSvid({ aud: 'tenant-a' });
+    await authenticator.authenticate(bearer(resolved, '/tenant-a'));
+    await expect(authenticator.authenticate(bearer(resolved, '/tenant-b'))).rejects.toMatchObject({
+      code: 'audience_mismatch',
+    });
+    await authenticator.authenticate(bearer(resolved, '/tenant-a'));
+    // The bare origin: acceptable on every path.
+    const anyPath = world.mintJwtSvid({ aud: ORIGIN });
+    await authenticator.authenticate(bearer(anyPath, '/orders'));
+    await authenticator.authenticate(bearer(anyPath, '/refunds'));
+  });
+
+  it('refuses a bearer token holding whitespace as malformed, cached or not', async () => {
+    const authenticator = world.authenticator();
+    const svid = world.mintJwtSvid();
+    const connection = {};
+    await authenticator.authenticate({
+      url: '/orders',
+      headers: { authorization: `Bearer ${svid}` },
+      connection,
+    });
+    for (const token of [`${svid} x`, `${svid}\tx`, `${svid.slice(0, 10)}\u00a0${svid.slice(11)}`]) {
+      for (const request of [
+        { url: '/orders', headers: { authorization: `Bearer ${token}` }, connection },
+        { url: '/orders', headers: { authorization: `Bearer ${token}` } },
+      ]) {
+        await expect(authenticator.authenticate(request)).rejects.toMatchObject({
+          code: 'credentials_malformed',
+          status: 401,
+        });
+      }
+    }
+  });
+
   it('JWT-SVIDs may name the bare origin', async () => {
     const authenticator = world.authenticator();
     await authenticator.authenticate({
@@ -248,34 +300,51 @@ describe('audience configuration', () => {
 });
 
 describe('trust and caches', () => {
-  it('drops cached WITs and JWT-SVIDs when the bundle changes', async () => {
-    let current = world.bundle;
-    const source: BundleSource = { getBundle: (td) => (td.name === 'example.org' ? current : undefined) };
-    const authenticator = world.authenticator({ trust: source });
-    const wit = world.mintWit();
-    const svid = world.mintJwtSvid();
-    await authenticator.authenticate(world.proofRequest(wit));
-    await authenticator.authenticate({ url: '/orders', headers: { authorization: `Bearer ${svid}` } });
-    // Rotate: the new bundle no longer holds the keys that signed these tokens.
-    current = JwtBundle.fromSpiffeBundle('example.org', { keys: [] });
-    await expect(authenticator.authenticate(world.proofRequest(wit))).rejects.toMatchObject({
-      code: 'unknown_key',
+  // With a connection the repeat is answered by the per-connection memo, without one by the
+  // hashed cache: both must honour bundle changes and time.
+  for (const [path, connection] of [
+    ['hashed cache', undefined],
+    ['per-connection memo', {}],
+  ] as const) {
+    it(`drops cached WITs and JWT-SVIDs when the bundle changes (${path})`, async () => {
+      let current = world.bundle;
+      const source: BundleSource = { getBundle: (td) => (td.name === 'example.org' ? current : undefined) };
+      const authenticator = world.authenticator({ trust: source });
+      const wit = world.mintWit();
+      const svid = world.mintJwtSvid();
+      const bearer = () => ({ url: '/orders', headers: { authorization: `Bearer ${svid}` }, connection });
+      await authenticator.authenticate({ ...world.proofRequest(wit), connection });
+      await authenticator.authenticate(bearer());
+      await authenticator.authenticate(bearer());
+      // Rotate: the new bundle no longer holds the keys that signed these tokens.
+      current = JwtBundle.fromSpiffeBundle('example.org', { keys: [] });
+      await expect(
+        authenticator.authenticate({ ...world.proofRequest(wit), connection }),
+      ).rejects.toMatchObject({
+        code: 'unknown_key',
+      });
+      await expect(authenticator.authenticate(bearer())).rejects.toMatchObject({ code: 'unknown_key' });
     });
-    await expect(
-      authenticator.authenticate({ url: '/orders', headers: { authorization: `Bearer ${svid}` } }),
-    ).rejects.toMatchObject({ code: 'unknown_key' });
-  });
 
-  it('re-checks expiry on cache hits', async () => {
-    let now = NOW;
-    const authenticator = world.authenticator({ clock: () => new Date(now * 1000), clockTolerance: 0 });
-    const wit = world.mintWit({ exp: NOW + 100 });
-    await authenticator.authenticate(world.proofRequest(wit));
-    now = NOW + 101;
-    await expect(
-      authenticator.authenticate(world.proofRequest(wit, world.mintWpt(wit, { exp: NOW + 150 }))),
-    ).rejects.toMatchObject({ code: 'token_expired' });
-  });
+    it(`re-checks expiry on cache hits (${path})`, async () => {
+      let now = NOW;
+      const authenticator = world.authenticator({ clock: () => new Date(now * 1000), clockTolerance: 0 });
+      const wit = world.mintWit({ exp: NOW + 100 });
+      const svid = world.mintJwtSvid({ exp: NOW + 100 });
+      const bearer = { url: '/orders', headers: { authorization: `Bearer ${svid}` }, connection };
+      await authenticator.authenticate({ ...world.proofRequest(wit), connection });
+      await authenticator.authenticate(bearer);
+      await authenticator.authenticate(bearer);
+      now = NOW + 101;
+      await expect(
+        authenticator.authenticate({
+          ...world.proofRequest(wit, world.mintWpt(wit, { exp: NOW + 150 })),
+          connection,
+        }),
+      ).rejects.toMatchObject({ code: 'token_expired' });
+      await expect(authenticator.authenticate(bearer)).rejects.toMatchObject({ code: 'token_expired' });
+    });
+  }
 
   it('fails closed with 503 when the trust source or replay store fails', async () => {
     const broken: BundleSource = {

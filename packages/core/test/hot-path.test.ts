@@ -70,6 +70,25 @@ describe('hot path cost', () => {
     expect(counters.verifications).toBe(1);
   });
 
+  it('verifies a repeated token once per process, across connections', async () => {
+    const world = createWorld();
+    const authenticator = world.authenticator();
+    const svid = world.mintJwtSvid();
+    const wit = world.mintWit();
+    for (const connection of [{}, {}, {}]) {
+      for (let i = 0; i < 2; i++) {
+        await authenticator.authenticate({
+          url: '/orders',
+          headers: { authorization: `Bearer ${svid}` },
+          connection,
+        });
+        await authenticator.authenticate({ ...world.proofRequest(wit), connection });
+      }
+    }
+    // One JWT-SVID, one WIT, and the six proofs.
+    expect(counters.verifications).toBe(1 + 1 + 6);
+  });
+
   it('caching can be turned off', async () => {
     const world = createWorld();
     const authenticator = world.authenticator({ cacheSize: { wit: 0 } });

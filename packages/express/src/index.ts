@@ -98,7 +98,12 @@ function challengeOptions(
 
 /** The framework-neutral request the core reads. */
 function coreRequest(req: Request): HttpRequestLike {
-  return { method: req.method, url: req.originalUrl, headers: nodeRequestHeaders(req) };
+  return {
+    method: req.method,
+    url: req.originalUrl,
+    headers: nodeRequestHeaders(req),
+    connection: req.socket,
+  };
 }
 
 /**

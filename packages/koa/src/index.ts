@@ -149,6 +149,7 @@ export function wimse(options: WimseOptions): WimseMiddleware {
       method: ctx.method,
       url: ctx.originalUrl,
       headers: nodeRequestHeaders(ctx.req),
+      connection: ctx.req.socket,
     };
     let outcome: WorkloadPrincipal | undefined | Promise<WorkloadPrincipal | undefined>;
     try {

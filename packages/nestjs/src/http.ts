@@ -21,7 +21,9 @@ export interface WimseHttpRequest {
   /** Node 18.3+: every header field line, grouped by name. */
   headersDistinct?: IncomingMessage['headersDistinct'] | undefined;
   /** Fastify: Node's request. */
-  raw?: Partial<Pick<IncomingMessage, 'url' | 'headersDistinct' | 'rawHeaders'>> | undefined;
+  raw?: Partial<Pick<IncomingMessage, 'url' | 'headersDistinct' | 'rawHeaders' | 'socket'>> | undefined;
+  /** Node's connection (Express); Fastify has it on `raw`. */
+  socket?: object | undefined;
   /** The authenticated workload, set by `WimseGuard` (or the `@wimse-auth/passport` strategy). */
   wimse?: WorkloadPrincipal | undefined;
   /** Set to the principal by `WimseGuard` when nothing else set it. */
@@ -34,7 +36,8 @@ export function coreRequest(req: WimseHttpRequest | HttpRequestLike): HttpReques
   // Fastify's request exposes Node's header views only on `raw`.
   const headers = nodeRequestHeaders(r as NodeHeaderViews, r.raw);
   const url = r.originalUrl ?? r.raw?.url ?? r.url ?? (req as HttpRequestLike).path;
-  return { method: r.method, url, headers: headers as HttpRequestLike['headers'] };
+  const connection = r.socket ?? r.raw?.socket ?? (req as HttpRequestLike).connection;
+  return { method: r.method, url, headers: headers as HttpRequestLike['headers'], connection };
 }
 
 /** What Express's `Response`/Node's `ServerResponse` and Fastify's `FastifyReply` offer. */

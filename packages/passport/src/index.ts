@@ -31,6 +31,8 @@ export interface PassportRequest {
   rawHeaders?: readonly string[] | undefined;
   /** Node 18.3+: every header field line, grouped by name. */
   headersDistinct?: IncomingMessage['headersDistinct'] | undefined;
+  /** Node's connection; koa-passport's stand-in has none (Node's request is `ctx.req`). */
+  socket?: object | undefined;
 }
 
 /** What a verify function yields: the user, or `false`/`null`/`undefined` for "no user". */
@@ -114,7 +116,8 @@ function coreRequest(req: RequestInternals) {
   // koa-passport's request stand-in delegates `headers` to Koa but not Node's other header
   // views: read those from Node's request, which koa-passport exposes as `req.ctx.req`.
   const headers = nodeRequestHeaders(req, req.ctx?.req);
-  return { method: req.method, url: req.originalUrl ?? req.url, headers };
+  const connection = req.ctx?.req?.socket ?? req.socket;
+  return { method: req.method, url: req.originalUrl ?? req.url, headers, connection };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

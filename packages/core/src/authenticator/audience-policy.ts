@@ -1,5 +1,5 @@
 import type { CredentialKind } from '../errors/errors.js';
-import { normaliseAudience } from '../verify/audience.js';
+import { audienceMatches, normaliseAudience } from '../verify/audience.js';
 import { type HttpRequestLike, headerValues, requestPath } from './http-request.js';
 
 /**
@@ -85,6 +85,16 @@ export class AudiencePolicy {
     if (this.#origins.length === 0 && this.#values.length === 0 && this.#resolve === undefined) {
       throw new TypeError('audience configuration is empty: set origins, values or resolve');
     }
+  }
+
+  /**
+   * Whether a JWT-SVID with these (normalised) audiences is acceptable whatever the request:
+   * it names a configured origin or value. Such a token's audience need not be checked per request.
+   */
+  acceptsJwtSvidForAnyRequest(tokenAudiences: ReadonlySet<string>): boolean {
+    return (
+      audienceMatches(tokenAudiences, this.#bareOrigins) || audienceMatches(tokenAudiences, this.#values)
+    );
   }
 
   /** Audiences acceptable for `request` when it presents a credential of `kind`. */

@@ -8,14 +8,15 @@ import {
   withCredential,
 } from '../errors/errors.js';
 import type { TrustDomain } from '../identifiers/spiffe-id.js';
-import { EventEmitter, type WimseEventListener } from '../observability/events.js';
+import { EventEmitter, type WimseEvent, type WimseEventListener } from '../observability/events.js';
 import { MemoryReplayStore } from '../replay/memory-replay-store.js';
 import type { ReplayStore } from '../replay/replay-store.js';
 import type { BundleSource } from '../trust/bundle-source.js';
 import type { JwtBundle } from '../trust/jwt-bundle.js';
-import { sha256Base64Url, sha256Key } from '../util/base64url.js';
+import { sha256Base64Url } from '../util/base64url.js';
 import type { IssuerPolicy, TimeOptions } from '../verify/common-options.js';
 import {
+  checkJwtSvidTime,
   checkJwtSvidUse,
   type JwtSvidSettings,
   resolveJwtSvidSettings,
@@ -33,7 +34,13 @@ import {
 } from '../verify/wit.js';
 import { resolveWptSettings, verifyWpt, type WptSettings } from '../verify/wpt.js';
 import { type AudienceOptions, AudiencePolicy } from './audience-policy.js';
-import { extractCredentials, otherTokens, type PresentedCredentials, txnToken } from './credentials.js';
+import {
+  checkAuthorizationToken,
+  locateCredentials,
+  otherTokens,
+  type PresentedCredentials,
+  txnToken,
+} from './credentials.js';
 import { guardedBundleSource, resolveDependencyTimeout, withinDeadline } from './dependency-guards.js';
 import type { HttpRequestLike } from './http-request.js';
 import { createPrincipal, type WorkloadPrincipal } from './principal.js';
@@ -199,24 +206,25 @@ function resolveSettings(options: AuthenticatorOptions): Settings {
   };
 }
 
+function bundleSourceFailed(cause: unknown): never {
+  if (isWimseError(cause)) throw cause;
+  throw new TrustUnavailableError('trust bundle source failed', { cause });
+}
+
 /** The bundle a cached entry was verified with is still current for its trust domain. */
 function stillCurrent(
   trust: BundleSource,
   trustDomain: TrustDomain,
   bundle: JwtBundle,
 ): boolean | Promise<boolean> {
-  const sourceFailed = (cause: unknown): never => {
-    if (isWimseError(cause)) throw cause;
-    throw new TrustUnavailableError('trust bundle source failed', { cause });
-  };
   let current: ReturnType<BundleSource['getBundle']>;
   try {
     current = trust.getBundle(trustDomain);
   } catch (cause) {
-    return sourceFailed(cause);
+    return bundleSourceFailed(cause);
   }
   // Sources answer from memory on the hot path: no promise, no extra microtask, for a hit.
-  if (current instanceof Promise) return current.then((answer) => answer === bundle, sourceFailed);
+  if (current instanceof Promise) return current.then((answer) => answer === bundle, bundleSourceFailed);
   return current === bundle;
 }
 
@@ -226,12 +234,27 @@ function undefinedWhenMissing(error: unknown): undefined {
   throw error;
 }
 
+// Event attributes built only when someone listens (see EventEmitter.emit).
+const WIT_CACHE = Object.freeze({ 'wimse.cache': 'wit' });
+const JWT_SVID_CACHE = Object.freeze({ 'wimse.cache': 'jwt-svid' });
+function authenticatedAttributes(principal: WorkloadPrincipal): WimseEvent['attributes'] {
+  return {
+    'wimse.workload.id': principal.id,
+    'wimse.trust_domain': principal.trustDomain,
+    'wimse.credential': principal.credential,
+    'wimse.credential.form': principal.credentialForm,
+  };
+}
+
 class RequestAuthenticator implements Authenticator {
   readonly #settings: Settings;
   readonly #wits: VerifiedTokenCache<SignedWit>;
   readonly #jwtSvids: VerifiedTokenCache<SignedJwtSvid>;
   // Weak: an entry's principal goes when the cache evicts the entry.
-  readonly #jwtSvidPrincipals = new WeakMap<SignedJwtSvid, WorkloadPrincipal>();
+  readonly #jwtSvidPrincipals = new WeakMap<
+    SignedJwtSvid,
+    { readonly principal: WorkloadPrincipal; readonly forAnyRequest: boolean }
+  >();
   readonly #events: EventEmitter;
   readonly accept: readonly CredentialKind[];
 
@@ -277,7 +300,7 @@ class RequestAuthenticator implements Authenticator {
   #attempt(request: HttpRequestLike): WorkloadPrincipal | Promise<WorkloadPrincipal> {
     let form: CredentialKind | undefined;
     try {
-      const presented = extractCredentials(request.headers, this.#settings.accept);
+      const presented = locateCredentials(request.headers, this.#settings.accept);
       form = presented.kind;
       const outcome =
         presented.kind === 'jwt-svid'
@@ -299,12 +322,7 @@ class RequestAuthenticator implements Authenticator {
   }
 
   #accepted(principal: WorkloadPrincipal): WorkloadPrincipal {
-    this.#events.emit('authenticated', () => ({
-      'wimse.workload.id': principal.id,
-      'wimse.trust_domain': principal.trustDomain,
-      'wimse.credential': principal.credential,
-      'wimse.credential.form': principal.credentialForm,
-    }));
+    this.#events.emit('authenticated', authenticatedAttributes, principal);
     return principal;
   }
 
@@ -331,38 +349,39 @@ class RequestAuthenticator implements Authenticator {
     cache: VerifiedTokenCache<Entry>,
     kind: 'wit' | 'jwt-svid',
     token: string,
+    connection: object | undefined,
     trustDomainOf: (entry: Entry) => TrustDomain,
     verify: () => Promise<Entry>,
   ): Entry | Promise<Entry> {
-    const hash = sha256Key(token);
-    const cached = cache.get(hash);
+    const cached = cache.get(token, connection);
     if (cached !== undefined) {
       // A repeated token whose bundle is still current is answered synchronously.
       const current = stillCurrent(this.#settings.trust, trustDomainOf(cached), cached.bundle);
       if (current === true) return this.#hit(kind, cached);
       if (current !== false) {
         return current.then((still) =>
-          still ? this.#hit(kind, cached) : this.#verifyAndRemember(cache, kind, hash, verify),
+          still ? this.#hit(kind, cached) : this.#verifyAndRemember(cache, kind, token, connection, verify),
         );
       }
     }
-    return this.#verifyAndRemember(cache, kind, hash, verify);
+    return this.#verifyAndRemember(cache, kind, token, connection, verify);
   }
 
   #hit<Entry>(kind: 'wit' | 'jwt-svid', entry: Entry): Entry {
-    this.#events.emit('cache.hit', () => ({ 'wimse.cache': kind }));
+    this.#events.emit('cache.hit', kind === 'wit' ? WIT_CACHE : JWT_SVID_CACHE);
     return entry;
   }
 
   async #verifyAndRemember<Entry>(
     cache: VerifiedTokenCache<Entry & object>,
     kind: 'wit' | 'jwt-svid',
-    hash: string,
+    token: string,
+    connection: object | undefined,
     verify: () => Promise<Entry & object>,
   ): Promise<Entry & object> {
-    this.#events.emit('cache.miss', () => ({ 'wimse.cache': kind }));
+    this.#events.emit('cache.miss', kind === 'wit' ? WIT_CACHE : JWT_SVID_CACHE);
     const entry = await verify();
-    cache.set(hash, entry);
+    cache.set(token, entry, connection);
     return entry;
   }
 
@@ -375,6 +394,7 @@ class RequestAuthenticator implements Authenticator {
       this.#wits,
       'wit',
       presented.wit,
+      request.connection,
       (entry) => entry.trustDomain,
       () => verifyWitSignature(presented.wit, settings.wit),
     );
@@ -442,8 +462,13 @@ class RequestAuthenticator implements Authenticator {
       this.#jwtSvids,
       'jwt-svid',
       token,
+      request.connection,
       (entry) => entry.svid.spiffeId.trustDomain,
-      () => verifyJwtSvidSignature(token, settings.jwtSvid),
+      () => {
+        // Deferred by locateCredentials: a token equal to a verified one cannot hold whitespace.
+        checkAuthorizationToken(token);
+        return verifyJwtSvidSignature(token, settings.jwtSvid);
+      },
     );
     // A cached token is answered without a promise of its own.
     return signed instanceof Promise
@@ -453,24 +478,29 @@ class RequestAuthenticator implements Authenticator {
 
   #jwtSvidPrincipal(request: HttpRequestLike, signed: SignedJwtSvid): WorkloadPrincipal {
     const settings = this.#settings;
-    checkJwtSvidUse(signed, settings.audience.acceptable(request, 'jwt-svid'), settings.jwtSvid.time);
-    // Everything in a JWT-SVID principal comes from the token, so a repeated token's
-    // (frozen) principal is built once.
-    let principal = this.#jwtSvidPrincipals.get(signed);
-    if (principal === undefined) {
+    // Everything in a JWT-SVID principal comes from the token, and so does whether its
+    // audience names a configured origin or value: a repeated token's (frozen) principal and
+    // that answer are worked out once, and only time is checked again on every request.
+    let known = this.#jwtSvidPrincipals.get(signed);
+    if (known === undefined) {
       const { svid } = signed;
-      principal = createPrincipal({
-        id: svid.spiffeId.toString(),
-        spiffeId: svid.spiffeId,
-        trustDomain: svid.spiffeId.trustDomain.name,
-        credential: 'jwt-svid',
-        credentialForm: 'jwt-svid',
-        claims: svid.claims,
-        expiresAt: svid.expiresAt,
-      });
-      this.#jwtSvidPrincipals.set(signed, principal);
+      known = {
+        principal: createPrincipal({
+          id: svid.spiffeId.toString(),
+          spiffeId: svid.spiffeId,
+          trustDomain: svid.spiffeId.trustDomain.name,
+          credential: 'jwt-svid',
+          credentialForm: 'jwt-svid',
+          claims: svid.claims,
+          expiresAt: svid.expiresAt,
+        }),
+        forAnyRequest: settings.audience.acceptsJwtSvidForAnyRequest(signed.audiences),
+      };
+      this.#jwtSvidPrincipals.set(signed, known);
     }
-    return principal;
+    if (known.forAnyRequest) checkJwtSvidTime(signed, settings.jwtSvid.time);
+    else checkJwtSvidUse(signed, settings.audience.acceptable(request, 'jwt-svid'), settings.jwtSvid.time);
+    return known.principal;
   }
 }
 

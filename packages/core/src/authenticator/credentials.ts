@@ -31,16 +31,26 @@ function malformed(detail: string, credential?: CredentialKind): AuthenticationE
   );
 }
 
-/** `auth-scheme 1*SP token68` (RFC 9110 §11.4), scheme lower-cased. */
+/**
+ * `auth-scheme 1*SP token68` (RFC 9110 §11.4), scheme lower-cased; the token is not yet
+ * checked for whitespace (see {@link checkAuthorizationToken}).
+ */
 function parseAuthorization(value: string): AuthorizationCredentials {
   const space = value.indexOf(' ');
   if (space <= 0) throw malformed('Authorization header has no credentials');
   let start = space;
   while (value.charCodeAt(start) === 0x20) start++;
   const token = value.slice(start);
-  if (token.length === 0 || /\s/.test(token))
-    throw malformed('Authorization header must be "<scheme> <token>"');
+  if (token.length === 0) throw malformed('Authorization header must be "<scheme> <token>"');
   return { scheme: value.slice(0, space).toLowerCase(), token };
+}
+
+/**
+ * The rest of `<scheme> <token>`: the token holds no whitespace.
+ * @throws AuthenticationError `credentials_malformed`
+ */
+export function checkAuthorizationToken(token: string): void {
+  if (/\s/.test(token)) throw malformed('Authorization header must be "<scheme> <token>"');
 }
 
 function singleValue(headers: RequestHeaders, name: string, label: string): string | undefined {
@@ -61,10 +71,38 @@ export function extractCredentials(
   headers: RequestHeaders,
   accept: ReadonlySet<CredentialKind>,
 ): PresentedCredentials {
+  return presentedCredentials(headers, accept, true);
+}
+
+/**
+ * {@link extractCredentials}, except that a JWT-SVID is returned before its token's whitespace
+ * check: the caller runs {@link checkAuthorizationToken} on it before anything but comparing
+ * it with tokens already verified. A repeated JWT-SVID is then recognised without scanning it.
+ */
+export function locateCredentials(
+  headers: RequestHeaders,
+  accept: ReadonlySet<CredentialKind>,
+): PresentedCredentials {
+  return presentedCredentials(headers, accept, false);
+}
+
+function presentedCredentials(
+  headers: RequestHeaders,
+  accept: ReadonlySet<CredentialKind>,
+  checkBearerToken: boolean,
+): PresentedCredentials {
   const wit = singleValue(headers, WIT_HEADER, 'Workload-Identity-Token');
   const authorizationValue = singleValue(headers, AUTHORIZATION_HEADER, 'Authorization');
   const proofHeaders = headerValues(headers, WPT_HEADER);
   const authorization = authorizationValue === undefined ? undefined : parseAuthorization(authorizationValue);
+  if (authorization !== undefined) {
+    const jwtSvid =
+      wit === undefined &&
+      proofHeaders.length === 0 &&
+      authorization.scheme === 'bearer' &&
+      accept.has('jwt-svid');
+    if (checkBearerToken || !jwtSvid) checkAuthorizationToken(authorization.token);
+  }
   const proofInAuthorization = authorization?.scheme === 'wpt';
   const proofCount = proofHeaders.length + (proofInAuthorization ? 1 : 0);
 

@@ -57,6 +57,12 @@ export interface HttpRequestLike {
   /** Alternative to `url` when the framework exposes the path separately. */
   path?: string | undefined;
   headers: RequestHeaders;
+  /**
+   * The transport connection the request arrived on (Node: `req.socket`), when known. Only
+   * its identity is used: a keep-alive connection repeating its last verified token is
+   * recognised by comparing strings instead of hashing the token again.
+   */
+  connection?: object | undefined;
 }
 
 function isFieldLines(headers: RequestHeaders): headers is readonly string[] {

@@ -49,11 +49,21 @@ export class EventEmitter {
     this.#listener = listener;
   }
 
-  /** `attributes` is only called when someone listens, so the hot path allocates nothing. */
-  emit(name: WimseEventName, attributes: () => WimseEvent['attributes']): void {
+  /**
+   * `attributes` is only called when someone listens. Hot paths pass a module-level function
+   * and its `subject` (or a constant object), so a request nobody observes allocates nothing.
+   */
+  emit<Subject>(
+    name: WimseEventName,
+    attributes: WimseEvent['attributes'] | ((subject: Subject) => WimseEvent['attributes']),
+    subject?: Subject,
+  ): void {
     const channel = channelOf(name);
     if (this.#listener === undefined && !channel.hasSubscribers) return;
-    const event: WimseEvent = { name, attributes: attributes() };
+    const event: WimseEvent = {
+      name,
+      attributes: typeof attributes === 'function' ? attributes(subject as Subject) : attributes,
+    };
     if (this.#listener !== undefined) {
       try {
         this.#listener(event);

@@ -147,6 +147,11 @@ export function checkJwtSvidUse(
   if (!audienceMatches(signed.audiences, acceptable)) {
     throw new AuthenticationError('audience_mismatch', `${WHAT} audience does not include this service`);
   }
+  checkJwtSvidTime(signed, time);
+}
+
+/** The time half of {@link checkJwtSvidUse}, for a token whose audience is already known to match. */
+export function checkJwtSvidTime(signed: SignedJwtSvid, time: ResolvedTime): void {
   checkValidityWindow(signed.svid.claims, signed.exp, nowInSeconds(time.clock), time.tolerance, WHAT);
 }
 
