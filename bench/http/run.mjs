@@ -58,6 +58,13 @@ const VARIANTS = [
   // Express 5
   { id: 'ceiling', label: 'express, no auth (ceiling)', server: 'ceiling', load: 'bearer', kind: 'ceiling' },
   {
+    id: 'passthrough',
+    label: 'express, one no-op middleware',
+    server: 'passthrough',
+    load: 'bearer',
+    kind: 'reference',
+  },
+  {
     id: 'oauth2-jwt-bearer',
     label: 'express-oauth2-jwt-bearer',
     server: 'oauth2-jwt-bearer',

@@ -47,6 +47,9 @@ const guards = {
   // Unauthenticated ceiling: Express and the handler alone.
   ceiling: async () => [],
 
+  // Reference: one middleware that only calls next(), what one more layer alone costs Express.
+  passthrough: async () => [(_req, _res, next) => next()],
+
   // Auth0's express-oauth2-jwt-bearer: issuer + audience + JWKS URI, as it is configured in
   // production; the JWKS is served by this process on loopback and fetched once (jose's
   // remote JWKS cache), on the first request of the preflight.

@@ -27,6 +27,7 @@ describe('npm run bench:http (smoke)', () => {
     expect(rows.filter((line) => line.startsWith('✗'))).toEqual([]);
     for (const label of [
       'express, no auth (ceiling)',
+      'express, one no-op middleware',
       'express-jwt',
       'wimse() JWT-SVID fresh',
       'wimse() WIT+WPT Ed25519',
