@@ -63,6 +63,26 @@ const wptHeader = (wit: string, wpt: string) => ({
   'workload-identity-token': wit,
   'workload-proof-token': wpt,
 });
+/** A JWT-SVID verified on the connection first, then sent again as `alter` changes it. */
+function alteredAfterVerified(
+  id: string,
+  change: string,
+  alter: (token: string) => string,
+  expectation: Expectation,
+): ConformanceCase {
+  let verified = '';
+  return {
+    id,
+    description: `after a verified JWT-SVID, the same token with ${change}`,
+    route: '/orders',
+    headers: (td) => {
+      verified = td.domain.issueJwtSvid({ sub: CALLER_ID, aud: ORIGIN });
+      return bearer(alter(verified));
+    },
+    precededBy: () => bearer(verified),
+    expect: expectation,
+  };
+}
 const wptError = (status: 401, code: string): Expectation => ({ status, code, challengeError: 'WPT' });
 const bearerError = (code: string): Expectation => ({ status: 401, code, challengeError: 'Bearer' });
 
@@ -176,34 +196,18 @@ export const CASES: readonly ConformanceCase[] = [
   },
   // The connection's last verified token is remembered: a token of the same length differing
   // in one signature character, or in a space, must not be taken for it.
-  ((): ConformanceCase => {
-    let verified = '';
-    return {
-      id: 'jwt-svid-tampered-after-verified-on-connection',
-      description: 'after a verified JWT-SVID, the same token with one signature character changed',
-      route: '/orders',
-      headers: (td) => {
-        verified = td.domain.issueJwtSvid({ sub: CALLER_ID, aud: ORIGIN });
-        return bearer(withCharacterAt(verified, verified.length - 10));
-      },
-      precededBy: () => bearer(verified),
-      expect: bearerError('invalid_signature'),
-    };
-  })(),
-  ((): ConformanceCase => {
-    let verified = '';
-    return {
-      id: 'jwt-svid-space-after-verified-on-connection',
-      description: 'after a verified JWT-SVID, the same token with a character replaced by a space',
-      route: '/orders',
-      headers: (td) => {
-        verified = td.domain.issueJwtSvid({ sub: CALLER_ID, aud: ORIGIN });
-        return bearer(withCharacterAt(verified, verified.length - 10, ' '));
-      },
-      precededBy: () => bearer(verified),
-      expect: bearerError('credentials_malformed'),
-    };
-  })(),
+  alteredAfterVerified(
+    'jwt-svid-tampered-after-verified-on-connection',
+    'one signature character changed',
+    (token) => withCharacterAt(token, token.length - 10),
+    bearerError('invalid_signature'),
+  ),
+  alteredAfterVerified(
+    'jwt-svid-space-after-verified-on-connection',
+    'a character replaced by a space',
+    (token) => withCharacterAt(token, token.length - 10, ' '),
+    bearerError('credentials_malformed'),
+  ),
   {
     id: 'untrusted-trust-domain',
     description: 'a caller from a trust domain with no bundle',

@@ -102,15 +102,17 @@ const acceptArbitrary = fc
   .subarray<CredentialKind>(['wpt-authorization', 'wpt-header', 'jwt-svid'], { minLength: 1 })
   .map((kinds) => new Set(kinds));
 
+/** The generated fields that are present, as a request's headers. */
+const presentFields = (generated: Record<string, string | string[] | undefined>): Headers =>
+  Object.fromEntries(Object.entries(generated).filter(([, v]) => v !== undefined)) as Headers;
+
 describe('fuzz: credential extraction', () => {
   afterAll(() => recordHardeningFigure('fuzz:credentials', parameters.numRuns));
 
   it('matches the reference model exactly, and throws nothing but library errors', () => {
     fc.assert(
       fc.property(headersArbitrary, acceptArbitrary, (generated, accept) => {
-        const headers = Object.fromEntries(
-          Object.entries(generated).filter(([, v]) => v !== undefined),
-        ) as Headers;
+        const headers = presentFields(generated);
         const expected = referenceModel(headers, accept);
         const result = attempt(() => extractCredentials(headers, accept));
         if (result.ok) {
@@ -129,9 +131,7 @@ describe('fuzz: credential extraction', () => {
   it('locateCredentials then checkAuthorizationToken decides exactly as extractCredentials', () => {
     fc.assert(
       fc.property(headersArbitrary, acceptArbitrary, (generated, accept) => {
-        const headers = Object.fromEntries(
-          Object.entries(generated).filter(([, v]) => v !== undefined),
-        ) as Headers;
+        const headers = presentFields(generated);
         const outcome = (result: ReturnType<typeof attempt<Presented>>) =>
           result.ok ? { ...result.value } : { error: (result.error as { code: string }).code };
         const deferred = attempt(() => {
