@@ -60,7 +60,7 @@ export interface HttpRequestLike {
   /**
    * The transport connection the request arrived on (Node: `req.socket`), when known. Only
    * its identity is used: a keep-alive connection repeating its last verified token is
-   * recognised by comparing strings instead of hashing the token again.
+   * recognised by a constant-time comparison with that token instead of hashing it again.
    */
   connection?: object | undefined;
 }
