@@ -163,6 +163,22 @@ const nestApps = {
     return nestApp({ guard: AllowGuard });
   },
 
+  // Reference: a guard that records a fixed caller as `req.user` and returns true, the least
+  // any authenticating guard adds (on Node 20, adding a property to an Express 5 request is
+  // not cheap: see docs/performance.md).
+  'nest-guard-user': async () => {
+    const { Injectable } = await import('@nestjs/common');
+    const caller = Object.freeze({ spiffeId: `spiffe://${TRUST_DOMAIN}/bench/caller` });
+    class RecordingGuard {
+      canActivate(context) {
+        context.switchToHttp().getRequest().user = caller;
+        return true;
+      }
+    }
+    Injectable()(RecordingGuard);
+    return nestApp({ guard: RecordingGuard });
+  },
+
   // Ours: WimseModule.forRoot with the core's default caches, WimseGuard on the route.
   'nest-wimse': async () => {
     const { WimseGuard, WimseModule } = await import('@wimse-auth/nestjs');

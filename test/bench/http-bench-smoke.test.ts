@@ -36,6 +36,7 @@ describe('npm run bench:http (smoke)', () => {
       'koa wimse() WIT+WPT ES256',
       'nest, no guard (ceiling)',
       'nest, a guard returning true',
+      'nest, a guard setting req.user',
       'Nest WimseGuard JWT-SVID fresh',
     ]) {
       expect(rows.some((line) => line.startsWith(`✓ ${label}:`))).toBe(true);

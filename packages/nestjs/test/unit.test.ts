@@ -2,6 +2,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { HttpException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import {
   AccessDeniedError,
   createAuthenticator,
@@ -106,13 +107,9 @@ describe('WimseGuard on HTTP without a server', () => {
     @AllowWorkloads('spiffe://example.org/ns/prod/sa/admin')
     admin(): void {}
   }
+  // Nest's own context for an HTTP route: arguments (request, response, next).
   const httpContext = (handler: () => void, req: Record<string, unknown>): ExecutionContext =>
-    ({
-      getType: () => 'http',
-      getClass: () => Orders,
-      getHandler: () => handler,
-      switchToHttp: () => ({ getRequest: () => req, getResponse: () => ({ setHeader: () => undefined }) }),
-    }) as unknown as ExecutionContext;
+    new ExecutionContextHost([req, { setHeader: () => undefined }, () => undefined], Orders, handler);
   const token = td.issueJwtSvid(ORIGIN);
   const request = () => ({ method: 'GET', url: '/orders', headers: { authorization: `Bearer ${token}` } });
 
