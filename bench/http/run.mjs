@@ -39,7 +39,7 @@ const DURATION = number('BENCH_HTTP_DURATION', SMOKE ? 1 : 3); // seconds per va
 // The measured seconds of a round are taken in slices, the variants taking turns (see below).
 const SLICES = Math.max(1, Math.round(DURATION / number('BENCH_HTTP_SLICE', 1)));
 const SLICE_SECONDS = DURATION / SLICES;
-const WARMUP = number('BENCH_HTTP_WARMUP', SMOKE ? 1 : 1); // seconds per variant and round, discarded
+const WARMUP = number('BENCH_HTTP_WARMUP', SMOKE ? 1 : 1); // seconds before each measured slice, discarded
 const CONNECTIONS = number('BENCH_HTTP_CONNECTIONS', 10);
 const PROOFS = number('BENCH_HTTP_PROOFS', 0); // 0: sized from the ceiling's rate
 const ROUNDS = Math.max(1, Math.floor(number('BENCH_HTTP_ROUNDS', SMOKE ? 1 : 5)));
@@ -544,8 +544,8 @@ const ceilingPeaks = new Map();
 const started = Date.now();
 const header =
   `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, ` +
-  `${CONNECTIONS} connections, ${ROUNDS} rounds of ${WARMUP} s warmup + ${DURATION} s measured per variant ` +
-  `(${SLICES} interleaved slice${SLICES === 1 ? '' : 's'} of ${SLICE_SECONDS} s), 127.0.0.1`;
+  `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s measured per variant in ${SLICES} ` +
+  `interleaved slice${SLICES === 1 ? '' : 's'} of ${WARMUP} s warmup + ${SLICE_SECONDS} s measured, 127.0.0.1`;
 console.log(`HTTP benchmark — ${header}${SMOKE ? ' (smoke)' : ''}`);
 
 const median = (values) => {
@@ -578,22 +578,26 @@ async function prepare(variant) {
   return { variant, server, rps: [], byRound: [], latencies: [], others: [], serverCpu: [], problems: [] };
 }
 
-/** A variant's warmup for one round: load that is sent and checked, but not measured. */
-async function warm(entry, round) {
-  const { variant, server } = entry;
+/** Starts a variant's round: no slice measured yet. */
+function openRound(entry) {
   entry.slices = [];
   entry.roundCpu = { server: 0, runner: 0, others: 0 };
-  if (WARMUP <= 0) return;
-  const feeder = mintFor(variant, entry.peak, WARMUP);
-  const { result } = await load(variant, server.port, WARMUP, feeder);
-  entry.problems.push(...problemsOf(result, `round ${round + 1} warmup`));
-  exhausted(entry, feeder);
-  entry.peak = Math.max(entry.peak ?? 0, result.requests.max);
 }
 
-/** One measured slice of a variant's round, with freshly minted tokens if it needs them. */
+/**
+ * One slice of a variant's round: a warmup (load that is sent and checked, but not measured:
+ * the server was idle while the other variants took their turns), then one measured slice,
+ * each with freshly minted tokens if the variant needs them.
+ */
 async function measureSlice(entry, round) {
   const { variant, server } = entry;
+  if (WARMUP > 0) {
+    const feeder = mintFor(variant, entry.peak, WARMUP);
+    const { result } = await load(variant, server.port, WARMUP, feeder);
+    entry.problems.push(...problemsOf(result, `round ${round + 1} warmup`));
+    exhausted(entry, feeder);
+    entry.peak = Math.max(entry.peak ?? 0, result.requests.max);
+  }
   const feeder = mintFor(variant, entry.peak, SLICE_SECONDS);
   const {
     value: { result, latencies },
@@ -643,11 +647,12 @@ function closeRound(entry, round) {
   );
 }
 
-// Per platform: every server started once, then ROUNDS rounds. In a round every variant warms
-// up, then its measured seconds are taken in slices (1 s by default), the variants taking
-// turns slice by slice: the speed of a shared or virtual machine drifts within a minute, and
-// interleaving spreads each drift over all variants of the round instead of the one measured
-// at the time. The order rotates every round. A row's req/s is the median of its rounds.
+// Per platform: every server started once, then ROUNDS rounds. In a round the measured seconds
+// of every variant are taken in slices (1 s by default, each after its own warmup), the
+// variants taking turns slice by slice: the speed of a shared or virtual machine drifts within
+// a minute, and interleaving spreads each drift over all variants of the round instead of the
+// one measured at the time. The order rotates every turn and every round. A row's req/s is the
+// median of its rounds.
 const platforms = [...new Set(selected.map((variant) => variant.platform))];
 for (const platform of platforms) {
   const entries = [];
@@ -661,12 +666,12 @@ for (const platform of platforms) {
   };
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const steps = [warm, ...Array.from({ length: SLICES }, () => measureSlice)];
-      for (const [turn, step] of steps.entries()) {
+      for (const entry of entries) openRound(entry);
+      for (let turn = 0; turn < SLICES; turn++) {
         for (const entry of rotated(round + turn)) {
           if (entry.broken === round) continue;
           try {
-            await step(entry, round);
+            await measureSlice(entry, round);
           } catch (error) {
             entry.problems.push(`round ${round + 1}: ${error.message}`);
             entry.broken = round;
