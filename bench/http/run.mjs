@@ -575,7 +575,7 @@ async function prepare(variant) {
     await stopServer(server.child);
     return undefined;
   }
-  return { variant, server, rps: [], byRound: [], latencies: [], others: [], serverCpu: [], problems: [] };
+  return { variant, server, rps: [], byRound: [], latencies: [], others: [], problems: [] };
 }
 
 /** Starts a variant's round: no slice measured yet. */
@@ -639,7 +639,6 @@ function closeRound(entry, round) {
   const rps = median(slices);
   entry.rps.push(rps);
   entry.byRound[round] = rps;
-  entry.serverCpu.push(roundCpu.server);
   console.log(
     `    round ${round + 1}/${ROUNDS} ${variant.label}: ${rps.toFixed(0)} req/s, CPU: server ` +
       `${roundCpu.server.toFixed(2)}, autocannon ${roundCpu.runner.toFixed(2)}, other processes ` +
