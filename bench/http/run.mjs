@@ -765,7 +765,7 @@ const notes = [
     `median over the rounds of the ratio of the two rows' req/s in that round.`,
   `Peers and "fresh" rows get a new ES256 bearer JWT (a JWT-SVID with iss and jti) on every request, so ` +
     `every request verifies a signature. "repeated": the same token every request (callers reuse ` +
-    `bearer tokens) — our verified-token cache checks the signature once, then aud and time per request. ` +
+    `bearer tokens) — our verified-token cache checks the signature twice (a token is cached from its second verification), then aud and time per request. ` +
     `WIT+WPT: one WIT (cached), a fresh pre-minted proof per request, replay store on (in memory, or ` +
     `Redis through @wimse-auth/redis and ioredis).`,
   `other CPU: cores used by processes other than the runner and the server during the measurement.`,

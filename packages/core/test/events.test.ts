@@ -21,7 +21,8 @@ describe('observability events', () => {
     expect(events.map((e) => e.name)).toEqual([
       'cache.miss',
       'authenticated',
-      'cache.hit',
+      // The WIT's second sighting: verified again, and cached from then on.
+      'cache.miss',
       'replay',
       'rejected',
       'cache.hit',

@@ -36,18 +36,21 @@ describe('hot path cost', () => {
     counters.imports = 0;
   });
 
-  it('verifies one signature per WIT + WPT request once the WIT was seen, importing no key again', async () => {
+  it('verifies one signature per WIT + WPT request once the WIT was seen twice, importing no key again', async () => {
     const world = createWorld();
     const authenticator = world.authenticator();
     const wit = world.mintWit();
     await authenticator.authenticate(world.proofRequest(wit));
     // The WIT and the proof.
     expect(counters.verifications).toBe(2);
-    const importsAfterFirst = counters.imports;
+    // The second sighting verifies the WIT again, and caches it.
+    await authenticator.authenticate(world.proofRequest(wit));
+    expect(counters.verifications).toBe(4);
+    const importsAfterSecond = counters.imports;
     for (let i = 0; i < 5; i++) await authenticator.authenticate(world.proofRequest(wit));
     // The cached WIT is not verified again: one signature per request.
-    expect(counters.verifications).toBe(2 + 5);
-    expect(counters.imports).toBe(importsAfterFirst);
+    expect(counters.verifications).toBe(4 + 5);
+    expect(counters.imports).toBe(importsAfterSecond);
   });
 
   it('imports a bundle key once for all the WITs it signed', async () => {
@@ -60,17 +63,30 @@ describe('hot path cost', () => {
     expect(counters.imports).toBe(afterFirst + 1);
   });
 
-  it('verifies a repeated JWT-SVID once', async () => {
+  it('verifies a repeated JWT-SVID twice, then never again', async () => {
     const world = createWorld();
     const authenticator = world.authenticator();
     const svid = world.mintJwtSvid();
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       await authenticator.authenticate({ url: '/orders', headers: { authorization: `Bearer ${svid}` } });
     }
-    expect(counters.verifications).toBe(1);
+    expect(counters.verifications).toBe(2);
   });
 
-  it('verifies a repeated token once per process, across connections', async () => {
+  it('verifies every JWT-SVID sent once, each a cache miss', async () => {
+    const world = createWorld();
+    const events: string[] = [];
+    const authenticator = world.authenticator({ onEvent: (event) => events.push(event.name) });
+    for (let i = 0; i < 5; i++) {
+      const svid = world.mintJwtSvid();
+      await authenticator.authenticate({ url: '/orders', headers: { authorization: `Bearer ${svid}` } });
+    }
+    expect(counters.verifications).toBe(5);
+    expect(events.filter((name) => name === 'cache.miss')).toHaveLength(5);
+    expect(events).not.toContain('cache.hit');
+  });
+
+  it('verifies a repeated token twice per process, across connections', async () => {
     const world = createWorld();
     const authenticator = world.authenticator();
     const svid = world.mintJwtSvid();
@@ -85,8 +101,8 @@ describe('hot path cost', () => {
         await authenticator.authenticate({ ...world.proofRequest(wit), connection });
       }
     }
-    // One JWT-SVID, one WIT, and the six proofs.
-    expect(counters.verifications).toBe(1 + 1 + 6);
+    // The JWT-SVID twice, the WIT twice, and the six proofs.
+    expect(counters.verifications).toBe(2 + 2 + 6);
   });
 
   it('caching can be turned off', async () => {

@@ -100,6 +100,8 @@ describe('invoked with the return value ignored (Express 4 semantics)', () => {
       originalUrl: '/x',
       headers: { authorization: `Bearer ${token}` },
     });
+    // Verified twice, then cached.
+    await invoke(auth, request());
     await invoke(auth, request());
     const req = request() as Partial<Request> & Record<string, unknown>;
     const nextCalls: unknown[][] = [];

@@ -82,7 +82,11 @@ export interface AuthenticatorOptions extends TimeOptions {
    * that proofs must bind with `oth` (for example `x-custom-context`).
    */
   otherTokenHeaders?: readonly string[];
-  /** Sizes of the verified-token caches (entries; 0 disables). Default 10 000 each. */
+  /**
+   * Sizes of the verified-token caches (entries; 0 disables). Default 10 000 each. A token is
+   * cached from its second verification on, so that tokens sent only once never displace the
+   * ones callers reuse.
+   */
   cacheSize?: { wit?: number; jwtSvid?: number };
   /** Longest token accepted, in characters. Default 16384. */
   maxTokenLength?: number;
@@ -381,7 +385,7 @@ class RequestAuthenticator implements Authenticator {
   ): Promise<Entry & object> {
     this.#events.emit('cache.miss', kind === 'wit' ? WIT_CACHE : JWT_SVID_CACHE);
     const entry = await verify();
-    cache.set(token, entry, connection);
+    cache.admit(token, entry, connection);
     return entry;
   }
 
