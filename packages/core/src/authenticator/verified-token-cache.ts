@@ -76,11 +76,12 @@ function digestWord(digest: string, at: number): number {
  * again (a caller minting one per request) would otherwise push a cached entry out on every
  * request, and each such entry outlives V8's young generation only to die in the old one:
  * measured over HTTP with Express (bench/http), that churn took the fresh-token path from
- * 1.03 to 0.81 × the fastest bearer peer and its server's RSS from 93 to 136 MB. What remembers the first sighting is a fixed table of 32-bit
- * digest fingerprints (4 bytes a slot, as many slots as the next power of two of the cache
- * size, at least 1024): it allocates nothing per request, and a fingerprint that collides only
- * admits a token one verification early — every admitted token has been verified. A token
- * reused by its caller costs one more signature verification per process, once.
+ * 1.03 to 0.81 × the fastest bearer peer and its server's RSS from 93 to 136 MB. What
+ * remembers the first sighting is a fixed table of 32-bit digest fingerprints (4 bytes a slot,
+ * as many slots as the next power of two of the cache size, at least 1024): it allocates
+ * nothing per request, and a fingerprint that collides only admits a token one verification
+ * early — every admitted token has been verified. A token reused by its caller costs one more
+ * signature verification per process, once.
  *
  * In front of it, each connection's last admitted token: a keep-alive client repeats the same
  * token request after request, and a constant-time comparison answers it where hashing the
